@@ -1,0 +1,39 @@
+/*
+ * catalog_io - `catalogd import` and `catalogd export`: JSON Lines, one
+ * record a line with a "kind" member (docs/import-format.md).
+ */
+#ifndef CATALOGD_CATALOG_IO_H
+#define CATALOGD_CATALOG_IO_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "store.h"
+
+struct import_options {
+    bool skip_invalid; /* write the good lines, report each bad one */
+    bool progress;     /* a progress line on stderr (when it is a terminal) */
+};
+
+struct import_summary {
+    size_t lines;
+    size_t written;
+    size_t invalid;
+    size_t by_kind[ENTITY_KIND_COUNT];
+};
+
+/* Imports from in (name is for messages: "catalog.jsonl" or "-").  All or
+ * nothing unless skip_invalid: the first bad line aborts with err holding
+ * "FILE:LINE: field: problem" and nothing written.  With skip_invalid each
+ * bad line is reported on report (may be NULL) and the rest written. */
+int catalog_import(struct store *store, FILE *in, const char *name,
+                   const struct import_options *options, FILE *report,
+                   struct import_summary *summary, struct error *err);
+
+/* Writes every record in dependency order (organizations, subjects,
+ * program types, courses with nested runs, programs, pathways), each kind
+ * in natural key order, so that export -> import -> export is identical. */
+int catalog_export(struct store *store, FILE *out, struct error *err);
+
+#endif
