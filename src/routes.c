@@ -40,8 +40,8 @@ static void api_detail(struct app *app, const struct http_request *req, const st
 }
 
 #define KIND_ROUTES(path, label, entity, what)                                                     \
-    {COLLECTION, "/api/v1/" path "/", api_collection, label "_list", entity,                       \
-     "List or create " what},                                                                      \
+    {COLLECTION, "/api/v1/" path "/",   api_collection, label "_list",                             \
+     entity,     "List or create " what},                                                          \
     {                                                                                              \
         DETAIL, "/api/v1/" path "/{key}/", api_detail, label "_detail", entity,                    \
             "Retrieve, replace, update or delete one of the " what                                 \

@@ -1,0 +1,445 @@
+/*
+ * main - the catalogd command line: one binary, one subcommand per job.
+ *
+ * Every subcommand takes --config FILE and any number of --set
+ * section.key=value, and --help.  Exit status: 0 done, 1 the job failed
+ * (bad import line, store unreachable...), 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "catalog_io.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "registry.h"
+#include "server.h"
+#include "store.h"
+
+extern char **environ;
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+struct command_line {
+    const char *command; /* "serve", "config show", ... */
+    const char *config_file;
+    const char **sets;
+    size_t n_sets;
+    const char **positional;
+    size_t n_positional;
+    bool help;
+    bool version;
+    bool skip_invalid;
+    const char *output;
+};
+
+struct command {
+    const char *name;
+    const char *usage;
+    const char *summary;
+    int (*run)(struct command_line *cl);
+};
+
+static const char common_options[] =
+    "  --config FILE             read settings from FILE (INI)\n"
+    "  --set SECTION.KEY=VALUE   override one setting (repeatable)\n"
+    "  --help                    this help\n"
+    "  --version                 print the version\n";
+
+static int load_config(const struct command_line *cl, struct config **config)
+{
+    struct config_sources sources = {
+        .file = cl->config_file,
+        .sets = cl->sets,
+        .n_sets = cl->n_sets,
+        .envp = environ,
+        .profile_dir = NULL,
+    };
+    struct error err = {0};
+    if (config_load(&sources, config, &err) != 0) {
+        fprintf(stderr, "catalogd: %s\n", err.message);
+        return -1;
+    }
+    if (clock_set_fixed(config_get(*config, "clock.now"), &err) != 0) {
+        fprintf(stderr, "catalogd: clock.now: %s\n", err.message);
+        config_free(*config);
+        *config = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the log as configured; commands other than serve log to stderr
+ * without access lines. */
+static int open_log(const struct config *config, bool serving)
+{
+    enum log_level level = LOG_INFO;
+    struct error err = {0};
+    log_level_from_name(config_get(config, "log.level"), &level);
+    const char *file = serving ? config_get(config, "log.file") : "";
+    if (log_open(file, level, serving && config_bool(config, "log.access"), &err) != 0) {
+        fprintf(stderr, "catalogd: log.file: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_serve(struct command_line *cl)
+{
+    struct config *config = NULL;
+    if (load_config(cl, &config) != 0)
+        return EXIT_USAGE;
+    if (open_log(config, true) != 0) {
+        config_free(config);
+        return EXIT_USAGE;
+    }
+    struct app app;
+    struct error err = {0};
+    int status = EXIT_OK;
+    if (app_open(&app, config, &err) != 0) {
+        log_msg(LOG_ERROR, "cannot start: %s", err.message);
+        status = err.code == ERR_CONFIG ? EXIT_USAGE : EXIT_FAILED;
+    } else {
+        log_msg(LOG_INFO, "catalogd %s serving on %s (mode %s, store %s, cache %s)",
+                CATALOGD_VERSION, config_get(config, "server.listen"), config_get(config, "mode"),
+                config_get(config, "store.driver"), config_get(config, "cache.driver"));
+        if (server_run(&app, &err) != 0) {
+            log_msg(LOG_ERROR, "server: %s", err.message);
+            status = EXIT_FAILED;
+        }
+        app_close(&app);
+    }
+    log_close();
+    config_free(config);
+    return status;
+}
+
+static int open_store(const struct command_line *cl, struct config **config, struct store **store)
+{
+    struct error err = {0};
+    if (load_config(cl, config) != 0)
+        return EXIT_USAGE;
+    if (open_log(*config, false) != 0 || store_open(*config, store, &err) != 0) {
+        if (err.message[0] != '\0')
+            fprintf(stderr, "catalogd: store (%s): %s\n", config_get(*config, "store.driver"),
+                    err.message);
+        config_free(*config);
+        *config = NULL;
+        return err.code == ERR_CONFIG ? EXIT_USAGE : EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+static void close_store(struct config *config, struct store *store)
+{
+    store_close(store);
+    log_close();
+    config_free(config);
+}
+
+static void print_import_summary(const struct import_summary *summary)
+{
+    fprintf(stderr, "import: %zu lines, %zu records written, %zu invalid", summary->lines,
+            summary->written, summary->invalid);
+    const char *sep = " (";
+    for (int kind = 0; kind < ENTITY_KIND_COUNT; kind++) {
+        if (summary->by_kind[kind] == 0)
+            continue;
+        fprintf(stderr, "%s%zu %s", sep, summary->by_kind[kind], entity_kind_name(kind));
+        sep = ", ";
+    }
+    fprintf(stderr, "%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
+}
+
+static int run_import(struct command_line *cl)
+{
+    if (cl->n_positional != 1) {
+        fprintf(stderr, "catalogd import: expected one FILE (or - for standard input)\n");
+        return EXIT_USAGE;
+    }
+    const char *path = cl->positional[0];
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (in == NULL) {
+        fprintf(stderr, "catalogd import: %s: %s\n", path, strerror(errno));
+        return EXIT_FAILED;
+    }
+    struct config *config = NULL;
+    struct store *store = NULL;
+    int status = open_store(cl, &config, &store);
+    if (status != EXIT_OK) {
+        if (in != stdin)
+            fclose(in);
+        return status;
+    }
+    struct import_options options = {.skip_invalid = cl->skip_invalid,
+                                     .progress = isatty(STDERR_FILENO) != 0};
+    struct import_summary summary = {0};
+    struct error err = {0};
+    if (catalog_import(store, in, path, &options, stderr, &summary, &err) != 0) {
+        fprintf(stderr, "catalogd import: %s\n", err.message);
+        fprintf(stderr, "catalogd import: nothing was written\n");
+        status = EXIT_FAILED;
+    } else {
+        print_import_summary(&summary);
+        if (summary.invalid > 0)
+            status = EXIT_FAILED;
+    }
+    if (in != stdin)
+        fclose(in);
+    close_store(config, store);
+    return status;
+}
+
+static int run_export(struct command_line *cl)
+{
+    struct config *config = NULL;
+    struct store *store = NULL;
+    int status = open_store(cl, &config, &store);
+    if (status != EXIT_OK)
+        return status;
+    FILE *out = stdout;
+    if (cl->output != NULL && strcmp(cl->output, "-") != 0) {
+        out = fopen(cl->output, "w");
+        if (out == NULL) {
+            fprintf(stderr, "catalogd export: %s: %s\n", cl->output, strerror(errno));
+            close_store(config, store);
+            return EXIT_FAILED;
+        }
+    }
+    struct error err = {0};
+    if (catalog_export(store, out, &err) != 0) {
+        fprintf(stderr, "catalogd export: %s\n", err.message);
+        status = EXIT_FAILED;
+    }
+    if (fflush(out) != 0 || (out != stdout && fclose(out) != 0)) {
+        fprintf(stderr, "catalogd export: write failed: %s\n", strerror(errno));
+        status = EXIT_FAILED;
+    }
+    close_store(config, store);
+    return status;
+}
+
+static int run_migrate(struct command_line *cl)
+{
+    struct config *config = NULL;
+    struct store *store = NULL;
+    int status = open_store(cl, &config, &store);
+    if (status != EXIT_OK)
+        return status;
+    int from = 0, to = 0;
+    struct error err = {0};
+    if (store_migrate(store, &from, &to, &err) != 0) {
+        fprintf(stderr, "catalogd migrate: %s\n", err.message);
+        status = EXIT_FAILED;
+    } else {
+        printf("schema version %d (%s)\n", to,
+               from == to ? "up to date" : "migrated from an older version");
+    }
+    close_store(config, store);
+    return status;
+}
+
+static int run_config_show(struct command_line *cl)
+{
+    struct config *config = NULL;
+    if (load_config(cl, &config) != 0)
+        return EXIT_USAGE;
+    int status = config_show(config, stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+    config_free(config);
+    return status;
+}
+
+static int run_config_check(struct command_line *cl)
+{
+    struct config *config = NULL;
+    if (load_config(cl, &config) != 0)
+        return EXIT_USAGE;
+    printf("configuration OK (mode %s, store %s, search %s, cache %s)\n",
+           config_get(config, "mode"), config_get(config, "store.driver"),
+           config_get(config, "search.driver"), config_get(config, "cache.driver"));
+    config_free(config);
+    return EXIT_OK;
+}
+
+static int run_config_reference(struct command_line *cl)
+{
+    (void)cl;
+    return config_write_reference(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+static int run_backends(struct command_line *cl)
+{
+    (void)cl;
+    registry_print(stdout);
+    return EXIT_OK;
+}
+
+static const struct command commands[] = {
+    {"serve", "catalogd serve [options]", "serve the catalog API over HTTP", run_serve},
+    {"import", "catalogd import FILE|- [--skip-invalid] [options]",
+     "load records from JSON Lines (docs/import-format.md); all or nothing unless "
+     "--skip-invalid",
+     run_import},
+    {"export", "catalogd export [--output FILE] [options]",
+     "write every record as JSON Lines (standard output by default)", run_export},
+    {"migrate", "catalogd migrate [options]", "bring the store's schema up to date", run_migrate},
+    {"config show", "catalogd config show [options]",
+     "print every effective setting and where it came from", run_config_show},
+    {"config check", "catalogd config check [options]",
+     "validate the configuration; exit 2 with the offending file, line and key", run_config_check},
+    {"config reference", "catalogd config reference",
+     "print the Markdown reference of every setting (docs/configuration.md)", run_config_reference},
+    {"backends", "catalogd backends", "list the backend drivers compiled into this binary",
+     run_backends},
+};
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: catalogd COMMAND [options]\n\ncommands:\n");
+    for (size_t i = 0; i < n_commands; i++)
+        fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\noptions (every command):\n%s", common_options);
+    fprintf(out, "\n'catalogd COMMAND --help' describes one command.\n");
+}
+
+static void print_command_help(const struct command *cmd)
+{
+    printf("usage: %s\n\n%s.\n\noptions:\n%s", cmd->usage, cmd->summary, common_options);
+    if (strcmp(cmd->name, "import") == 0)
+        printf("  --skip-invalid            write the valid lines, report each invalid one\n");
+    if (strcmp(cmd->name, "export") == 0)
+        printf("  --output FILE             write to FILE instead of standard output\n");
+}
+
+static const struct command *find_command(int argc, char **argv, int *consumed)
+{
+    if (argc >= 3 && strcmp(argv[1], "config") == 0) {
+        char name[64];
+        snprintf(name, sizeof name, "config %s", argv[2]);
+        for (size_t i = 0; i < n_commands; i++)
+            if (strcmp(commands[i].name, name) == 0) {
+                *consumed = 3;
+                return &commands[i];
+            }
+        return NULL;
+    }
+    for (size_t i = 0; i < n_commands; i++)
+        if (strcmp(commands[i].name, argv[1]) == 0) {
+            *consumed = 2;
+            return &commands[i];
+        }
+    return NULL;
+}
+
+/* Takes the value of an option given as "--opt VALUE" or "--opt=VALUE". */
+static const char *option_value(const char *opt, int argc, char **argv, int *i)
+{
+    size_t len = strlen(opt);
+    if (argv[*i][len] == '=')
+        return argv[*i] + len + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static bool is_option(const char *arg, const char *opt)
+{
+    size_t len = strlen(opt);
+    return strncmp(arg, opt, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+static int parse_options(const struct command *cmd, int argc, char **argv, int start,
+                         struct command_line *cl)
+{
+    for (int i = start; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = NULL;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            cl->help = true;
+        } else if (strcmp(arg, "--version") == 0) {
+            cl->version = true;
+        } else if (is_option(arg, "--config")) {
+            if ((value = option_value("--config", argc, argv, &i)) == NULL)
+                goto missing;
+            cl->config_file = value;
+        } else if (is_option(arg, "--set")) {
+            if ((value = option_value("--set", argc, argv, &i)) == NULL)
+                goto missing;
+            cl->sets[cl->n_sets++] = value;
+        } else if (is_option(arg, "--output") && strcmp(cmd->name, "export") == 0) {
+            if ((value = option_value("--output", argc, argv, &i)) == NULL)
+                goto missing;
+            cl->output = value;
+        } else if (strcmp(arg, "--skip-invalid") == 0 && strcmp(cmd->name, "import") == 0) {
+            cl->skip_invalid = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "catalogd %s: unknown option '%s' (see 'catalogd %s --help')\n",
+                    cmd->name, arg, cmd->name);
+            return -1;
+        } else {
+            cl->positional[cl->n_positional++] = arg;
+        }
+        continue;
+    missing:
+        fprintf(stderr, "catalogd %s: option '%s' needs a value\n", cmd->name, arg);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("catalogd %s\n", CATALOGD_VERSION);
+        return EXIT_OK;
+    }
+    int consumed = 0;
+    const struct command *cmd = find_command(argc, argv, &consumed);
+    if (cmd == NULL) {
+        fprintf(stderr, "catalogd: unknown command '%s%s%s' (see 'catalogd --help')\n", argv[1],
+                argc >= 3 && strcmp(argv[1], "config") == 0 ? " " : "",
+                argc >= 3 && strcmp(argv[1], "config") == 0 ? argv[2] : "");
+        return EXIT_USAGE;
+    }
+    struct command_line cl = {.command = cmd->name};
+    /* argv bounds both arrays: no more sets or positionals than arguments. */
+    cl.sets = calloc((size_t)argc, sizeof *cl.sets);
+    cl.positional = calloc((size_t)argc, sizeof *cl.positional);
+    if (cl.sets == NULL || cl.positional == NULL) {
+        fprintf(stderr, "catalogd: out of memory\n");
+        return EXIT_FAILED;
+    }
+    int status;
+    if (parse_options(cmd, argc, argv, consumed, &cl) != 0) {
+        status = EXIT_USAGE;
+    } else if (cl.version) {
+        printf("catalogd %s\n", CATALOGD_VERSION);
+        status = EXIT_OK;
+    } else if (cl.help) {
+        print_command_help(cmd);
+        status = EXIT_OK;
+    } else if (cl.n_positional > 0 && strcmp(cmd->name, "import") != 0) {
+        fprintf(stderr, "catalogd %s: unexpected argument '%s'\n", cmd->name, cl.positional[0]);
+        status = EXIT_USAGE;
+    } else {
+        status = cmd->run(&cl);
+    }
+    free(cl.sets);
+    free(cl.positional);
+    return status;
+}
