@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs, from Debian 12's packages, everything catalogd needs to build,
+# run and test.  Run as root (or through sudo).  Safe to run again.
+set -eu
+packages="build-essential cmake pkg-config
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev uuid-dev
+  check python3 curl sqlite3 clang-format cppcheck"
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    # shellcheck disable=SC2086
+    apt-get install -y --no-install-recommends $missing
+fi
