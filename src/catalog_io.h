@@ -17,10 +17,11 @@ struct import_options {
 };
 
 struct import_summary {
-    size_t lines;
-    size_t written;
-    size_t invalid;
-    size_t by_kind[ENTITY_KIND_COUNT];
+    size_t lines;     /* physical lines read, blank and comment lines too */
+    size_t written;   /* records created or changed */
+    size_t unchanged; /* records already stored exactly so (not rewritten) */
+    size_t invalid;   /* bad lines (with skip_invalid; else 0 or the import failed) */
+    size_t by_kind[ENTITY_KIND_COUNT]; /* records imported (written or unchanged) */
 };
 
 /* Imports from in (name is for messages: "catalog.jsonl" or "-").  All or

@@ -1,0 +1,800 @@
+/*
+ * catalog_io - see catalog_io.h; the file format is docs/import-format.md.
+ *
+ * Import works in three passes so that a line may name a record defined
+ * further down the file and so that a bad line is found before anything
+ * is written:
+ *   1. read: every line is parsed and normalized once; only its canonical
+ *      text (compact JSON) and its key are kept, grouped by kind, so memory
+ *      grows with the file's size, never with the size of parsed trees;
+ *   2. check: in dependency order, each reference must name a good record
+ *      of this file or one already in the store (this is what lets
+ *      skip_invalid drop a line and everything that depends on it without
+ *      a failed write poisoning the transaction);
+ *   3. write: one store transaction, STORE_UPSERT, records equal to what
+ *      the store holds are left alone so that a second import is a no-op.
+ */
+#include "catalog_io.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+/* Export (and so the write pass of import) follows this order: every
+ * record comes after those it references. */
+static const enum entity_kind kind_order[ENTITY_KIND_COUNT] = {
+    ENTITY_ORGANIZATION, ENTITY_SUBJECT, ENTITY_PROGRAM_TYPE, ENTITY_COURSE,
+    ENTITY_COURSE_RUN,   ENTITY_PROGRAM, ENTITY_PATHWAY,
+};
+
+/* ---- references between kinds ---------------------------------------- */
+
+struct reference {
+    enum entity_kind from;
+    const char *field;
+    enum entity_kind to;
+};
+
+static const struct reference references[] = {
+    {ENTITY_COURSE, "owners", ENTITY_ORGANIZATION},
+    {ENTITY_COURSE, "subjects", ENTITY_SUBJECT},
+    {ENTITY_COURSE_RUN, "course", ENTITY_COURSE},
+    {ENTITY_PROGRAM, "type", ENTITY_PROGRAM_TYPE},
+    {ENTITY_PROGRAM, "courses", ENTITY_COURSE},
+    {ENTITY_PROGRAM, "authoring_organizations", ENTITY_ORGANIZATION},
+    {ENTITY_PATHWAY, "programs", ENTITY_PROGRAM},
+};
+
+static const char *kind_label(enum entity_kind kind)
+{
+    switch (kind) {
+    case ENTITY_ORGANIZATION:
+        return "organization";
+    case ENTITY_SUBJECT:
+        return "subject";
+    case ENTITY_PROGRAM_TYPE:
+        return "program type";
+    case ENTITY_COURSE:
+        return "course";
+    case ENTITY_COURSE_RUN:
+        return "course run";
+    case ENTITY_PROGRAM:
+        return "program";
+    case ENTITY_PATHWAY:
+        return "pathway";
+    default:
+        return "record";
+    }
+}
+
+/* ---- a small hash table: (kind, text) -> value ------------------------- */
+
+struct slot {
+    char *text; /* owned; NULL when the slot is free */
+    uint64_t hash;
+    unsigned kind;
+    size_t value;
+};
+
+struct table {
+    struct slot *slots;
+    size_t cap; /* a power of two, or 0 */
+    size_t used;
+};
+
+static uint64_t hash_of(unsigned kind, const char *text)
+{
+    uint64_t h = 1469598103934665603ULL ^ kind; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static struct slot *table_find(const struct table *t, unsigned kind, const char *text,
+                               uint64_t hash)
+{
+    if (t->cap == 0)
+        return NULL;
+    for (size_t i = hash & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        struct slot *s = &t->slots[i];
+        if (s->text == NULL)
+            return s;
+        if (s->hash == hash && s->kind == kind && strcmp(s->text, text) == 0)
+            return s;
+    }
+}
+
+static int table_grow(struct table *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    struct slot *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    struct table bigger = {.slots = slots, .cap = cap, .used = t->used};
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].text != NULL)
+            *table_find(&bigger, t->slots[i].kind, t->slots[i].text, t->slots[i].hash) =
+                t->slots[i];
+    }
+    free(t->slots);
+    *t = bigger;
+    return 0;
+}
+
+/* Returns the value stored for (kind, text) in *value and 1, or 0 when
+ * there is none. */
+static int table_get(const struct table *t, unsigned kind, const char *text, size_t *value)
+{
+    struct slot *s = table_find(t, kind, text, hash_of(kind, text));
+    if (s == NULL || s->text == NULL)
+        return 0;
+    *value = s->value;
+    return 1;
+}
+
+/* Sets (kind, text) -> value, replacing any value.  -1 when out of memory. */
+static int table_set(struct table *t, unsigned kind, const char *text, size_t value)
+{
+    if ((t->used + 1) * 10 >= t->cap * 7 && table_grow(t) != 0)
+        return -1;
+    uint64_t hash = hash_of(kind, text);
+    struct slot *s = table_find(t, kind, text, hash);
+    if (s->text == NULL) {
+        s->text = strdup(text);
+        if (s->text == NULL)
+            return -1;
+        s->hash = hash;
+        s->kind = kind;
+        t->used++;
+    }
+    s->value = value;
+    return 0;
+}
+
+static void table_free(struct table *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->slots[i].text);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- records read from the file ---------------------------------------- */
+
+#define NO_PARENT SIZE_MAX
+
+struct record {
+    size_t line;
+    char *key;       /* owned */
+    char *text;      /* canonical document as compact JSON; owned */
+    size_t parent;   /* a run nested in a course: that course's index */
+    bool uuid_given; /* false: keep the stored uuid of an existing record */
+    bool invalid;
+};
+
+struct record_list {
+    struct record *items;
+    size_t n, cap;
+};
+
+struct import {
+    struct store *store;
+    const char *name;
+    const struct import_options *options;
+    FILE *report;
+    struct import_summary *summary;
+    struct record_list records[ENTITY_KIND_COUNT];
+    struct table keys;      /* (kind, key) -> index of the good record */
+    struct table uuids;     /* (kind, uuid) -> line of its first use */
+    struct table in_store;  /* (kind, key) -> 1 exists, 0 absent */
+    struct table bad_lines; /* (0, line number) -> 1: reported once */
+};
+
+static void import_free(struct import *im)
+{
+    for (int k = 0; k < ENTITY_KIND_COUNT; k++) {
+        for (size_t i = 0; i < im->records[k].n; i++) {
+            free(im->records[k].items[i].key);
+            free(im->records[k].items[i].text);
+        }
+        free(im->records[k].items);
+    }
+    table_free(&im->keys);
+    table_free(&im->uuids);
+    table_free(&im->in_store);
+    table_free(&im->bad_lines);
+}
+
+/* Fills err with "FILE:LINE: field: problem" from cause (whose message may
+ * or may not already start with "field: "). */
+static void line_error(const struct import *im, size_t line, const struct error *cause,
+                       struct error *err)
+{
+    struct error copy = *cause;
+    const char *problem = copy.message;
+    size_t flen = strlen(copy.field);
+    if (flen > 0 && strncmp(problem, copy.field, flen) == 0 &&
+        strncmp(problem + flen, ": ", 2) == 0)
+        problem += flen + 2;
+    if (flen > 0)
+        error_set_field(err, copy.code ? copy.code : ERR_INVALID, copy.field, "%s:%zu: %s: %s",
+                        im->name, line, copy.field, problem);
+    else
+        error_set(err, copy.code ? copy.code : ERR_INVALID, "%s:%zu: %s", im->name, line, problem);
+}
+
+/* A bad line: with skip_invalid it is reported (once) and 0 returned so
+ * that the import goes on; otherwise -1 with err set. */
+static int bad_line(struct import *im, size_t line, const struct error *cause, struct error *err)
+{
+    struct error full = {0};
+    line_error(im, line, cause, &full);
+    if (!im->options->skip_invalid) {
+        *err = full;
+        return -1;
+    }
+    char number[32];
+    size_t seen;
+    snprintf(number, sizeof number, "%zu", line);
+    if (table_get(&im->bad_lines, 0, number, &seen))
+        return 0;
+    if (table_set(&im->bad_lines, 0, number, 1) != 0)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    im->summary->invalid++;
+    if (im->report != NULL)
+        fprintf(im->report, "%s\n", full.message);
+    return 0;
+}
+
+static int add_record(struct import *im, enum entity_kind kind, size_t line, const json_t *doc,
+                      bool uuid_given, size_t parent, size_t *index, struct error *err)
+{
+    struct record_list *list = &im->records[kind];
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 64;
+        struct record *items = realloc(list->items, cap * sizeof *items);
+        if (items == NULL)
+            return error_set(err, ERR_INTERNAL, "out of memory");
+        list->items = items;
+        list->cap = cap;
+    }
+    const char *key = json_string_value(json_object_get(doc, entity_key_field(kind)));
+    struct record r = {.line = line, .parent = parent, .uuid_given = uuid_given};
+    r.key = strdup(key ? key : "");
+    r.text = json_dumps(doc, JSON_COMPACT);
+    if (r.key == NULL || r.text == NULL || table_set(&im->keys, kind, r.key, list->n) != 0) {
+        free(r.key);
+        free(r.text);
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    }
+    *index = list->n;
+    list->items[list->n++] = r;
+    return 0;
+}
+
+/* Problems that make a record clash with an earlier line of the file:
+ * the same natural key or the same uuid twice.  Returns 0 when it is
+ * new, or -1 with cause set. */
+static int check_unique(struct import *im, enum entity_kind kind, size_t line, const json_t *doc,
+                        struct error *cause)
+{
+    const char *field = entity_key_field(kind);
+    const char *key = json_string_value(json_object_get(doc, field));
+    size_t index, first;
+    if (key == NULL)
+        return error_set_field(cause, ERR_INVALID, field, "missing");
+    if (table_get(&im->keys, kind, key, &index))
+        return error_set_field(cause, ERR_INVALID, field,
+                               "%s \"%s\" is defined twice: on line %zu and on line %zu",
+                               kind_label(kind), key, im->records[kind].items[index].line, line);
+    const char *uuid = json_string_value(json_object_get(doc, "uuid"));
+    if (uuid != NULL && strcmp(field, "uuid") != 0 && table_get(&im->uuids, kind, uuid, &first))
+        return error_set_field(cause, ERR_INVALID, "uuid",
+                               "%s uuid \"%s\" is used twice: on line %zu and on line %zu",
+                               kind_label(kind), uuid, first, line);
+    return 0;
+}
+
+static int remember_uuid(struct import *im, enum entity_kind kind, size_t line, const json_t *doc,
+                         struct error *err)
+{
+    const char *uuid = json_string_value(json_object_get(doc, "uuid"));
+    if (uuid != NULL && table_set(&im->uuids, kind, uuid, line) != 0)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    return 0;
+}
+
+/* Names a nested run's field as entity_normalize does:
+ * "course_runs[1].key". */
+static void nest_field(struct error *cause, size_t i)
+{
+    char field[sizeof cause->field + 32];
+    snprintf(field, sizeof field, "course_runs[%zu].%s", i, cause->field);
+    snprintf(cause->field, sizeof cause->field, "%.63s", field);
+}
+
+static bool has_uuid(const json_t *input)
+{
+    const json_t *uuid = json_object_get(input, "uuid");
+    return uuid != NULL && !json_is_null(uuid);
+}
+
+/* Keeps one normalized line: a course's nested runs become course_run
+ * records of the same line.  cause is set for a problem of the line; err
+ * (with -1 and cause clear) only for a failure of our own. */
+static int keep_line(struct import *im, enum entity_kind kind, size_t line, const json_t *input,
+                     json_t *doc, struct error *cause, struct error *err)
+{
+    json_t *runs = json_incref(json_object_get(doc, "course_runs"));
+    const json_t *input_runs = json_object_get(input, "course_runs");
+    struct table nested = {0}; /* run keys of this course -> position */
+    int rc = -1;
+    if (kind == ENTITY_COURSE)
+        json_object_del(doc, "course_runs");
+    if (check_unique(im, kind, line, doc, cause) != 0)
+        goto out;
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        if (check_unique(im, ENTITY_COURSE_RUN, line, run, cause) != 0)
+            goto prefix_run;
+        const char *run_key = json_string_value(json_object_get(run, "key"));
+        size_t first;
+        if (run_key != NULL && table_get(&nested, 0, run_key, &first)) {
+            error_set_field(cause, ERR_INVALID, "key",
+                            "course run \"%s\" is nested twice in this course (course_runs[%zu])",
+                            run_key, first);
+            goto prefix_run;
+        }
+        if (run_key != NULL && table_set(&nested, 0, run_key, i) != 0) {
+            error_set(err, ERR_INTERNAL, "out of memory");
+            error_clear(cause);
+            goto out;
+        }
+        continue;
+    prefix_run:
+        nest_field(cause, i);
+        goto out;
+    }
+    size_t index;
+    if (add_record(im, kind, line, doc, has_uuid(input), NO_PARENT, &index, err) != 0 ||
+        remember_uuid(im, kind, line, doc, err) != 0) {
+        error_clear(cause);
+        goto out;
+    }
+    json_array_foreach(runs, i, run)
+    {
+        size_t run_index;
+        if (add_record(im, ENTITY_COURSE_RUN, line, run, has_uuid(json_array_get(input_runs, i)),
+                       index, &run_index, err) != 0 ||
+            remember_uuid(im, ENTITY_COURSE_RUN, line, run, err) != 0) {
+            error_clear(cause);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    table_free(&nested);
+    json_decref(runs);
+    return rc;
+}
+
+static bool blank_or_comment(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (line[i] == '#')
+            return true;
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+            return false;
+    }
+    return true;
+}
+
+/* Parses and normalizes one line.  A problem of the line goes to cause
+ * (returning -1 with cause->code set); our own failures to err. */
+static int read_line(struct import *im, size_t number, const char *text, size_t len,
+                     struct error *cause, struct error *err)
+{
+    json_error_t jerr;
+    json_t *input = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = NULL;
+    enum entity_kind kind;
+    int rc = -1;
+    if (input == NULL) {
+        error_set(cause, ERR_INVALID, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
+        goto out;
+    }
+    if (!json_is_object(input)) {
+        error_set(cause, ERR_INVALID, "expected a JSON object with a \"kind\" member");
+        goto out;
+    }
+    const json_t *kind_value = json_object_get(input, "kind");
+    if (kind_value == NULL || json_is_null(kind_value)) {
+        error_set_field(cause, ERR_INVALID, "kind",
+                        "missing (organization, subject, program_type, course, course_run, "
+                        "program or pathway)");
+        goto out;
+    }
+    if (!json_is_string(kind_value) ||
+        entity_kind_from_name(json_string_value(kind_value), &kind) != 0) {
+        char *shown = json_dumps(kind_value, JSON_ENCODE_ANY | JSON_COMPACT);
+        error_set_field(cause, ERR_INVALID, "kind",
+                        "unknown kind %.100s (expected organization, subject, program_type, "
+                        "course, course_run, program or pathway)",
+                        shown ? shown : "?");
+        free(shown);
+        goto out;
+    }
+    json_object_del(input, "kind");
+    /* A program or pathway is known by its uuid alone: without one, every
+     * import would add a new copy and no pathway could name it. */
+    if ((kind == ENTITY_PROGRAM || kind == ENTITY_PATHWAY) && !has_uuid(input)) {
+        error_set_field(cause, ERR_INVALID, "uuid", "required in an import (it is the %s's key)",
+                        kind_label(kind));
+        goto out;
+    }
+    /* The store assigns a pathway's id; export leaves it out and so must
+     * import, whatever a hand-written file says. */
+    if (kind == ENTITY_PATHWAY)
+        json_object_del(input, "id");
+    if (entity_normalize(kind, input, ENTITY_CREATE, &doc, cause) != 0) {
+        if (cause->code == ERR_NONE)
+            error_set(cause, ERR_INVALID, "invalid %s", kind_label(kind));
+        goto out;
+    }
+    error_clear(cause);
+    rc = keep_line(im, kind, number, input, doc, cause, err);
+out:
+    json_decref(input);
+    json_decref(doc);
+    return rc;
+}
+
+static int read_all(struct import *im, FILE *in, struct error *err)
+{
+    char *line = NULL;
+    size_t size = 0;
+    ssize_t len;
+    size_t number = 0;
+    int rc = 0;
+    while ((len = getline(&line, &size, in)) != -1) {
+        number++;
+        im->summary->lines++;
+        char *text = line;
+        /* a UTF-8 byte order mark, as some editors write */
+        if (number == 1 && len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+            text += 3;
+            len -= 3;
+        }
+        if (blank_or_comment(text, (size_t)len))
+            continue;
+        struct error cause = {0};
+        if (read_line(im, number, text, (size_t)len, &cause, err) == 0)
+            continue;
+        if (cause.code == ERR_NONE || bad_line(im, number, &cause, err) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(in))
+        rc = error_set(err, ERR_IO, "%s: read error: %s", im->name, strerror(errno));
+    free(line);
+    return rc;
+}
+
+/* ---- pass 2: references --------------------------------------------- */
+
+/* Is there a good record (kind, key) in this file or in the store? */
+static int reference_exists(struct import *im, enum entity_kind kind, const char *key, bool *exists,
+                            struct error *err)
+{
+    size_t value;
+    if (table_get(&im->keys, kind, key, &value) && !im->records[kind].items[value].invalid) {
+        *exists = true;
+        return 0;
+    }
+    if (table_get(&im->in_store, kind, key, &value)) {
+        *exists = value != 0;
+        return 0;
+    }
+    json_t *doc = NULL;
+    struct error gerr = {0};
+    if (store_get(im->store, kind, key, &doc, &gerr) != 0 && gerr.code != ERR_NOT_FOUND) {
+        *err = gerr;
+        return -1;
+    }
+    *exists = doc != NULL;
+    json_decref(doc);
+    if (table_set(&im->in_store, kind, key, *exists) != 0)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    return 0;
+}
+
+/* Checks one record's references; a missing one sets cause. */
+static int check_record(struct import *im, enum entity_kind kind, const struct record *r,
+                        struct error *cause, struct error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(r->text, 0, &jerr);
+    if (doc == NULL)
+        return error_set(err, ERR_INTERNAL, "re-reading line %zu: %s", r->line, jerr.text);
+    int rc = 0;
+    for (size_t i = 0; i < sizeof references / sizeof references[0] && rc == 0; i++) {
+        if (references[i].from != kind)
+            continue;
+        const json_t *value = json_object_get(doc, references[i].field);
+        size_t n = json_is_array(value) ? json_array_size(value) : 1;
+        for (size_t j = 0; j < n; j++) {
+            const json_t *item = json_is_array(value) ? json_array_get(value, j) : value;
+            const char *key = json_string_value(item);
+            bool exists;
+            if (key == NULL)
+                continue;
+            if (reference_exists(im, references[i].to, key, &exists, err) != 0) {
+                rc = -1;
+                break;
+            }
+            if (!exists) {
+                rc = error_set_field(cause, ERR_INVALID, references[i].field,
+                                     "no %s \"%s\" in this file or in the store",
+                                     kind_label(references[i].to), key);
+                break;
+            }
+        }
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static int check_references(struct import *im, struct error *err)
+{
+    for (int o = 0; o < ENTITY_KIND_COUNT; o++) {
+        enum entity_kind kind = kind_order[o];
+        struct record_list *list = &im->records[kind];
+        for (size_t i = 0; i < list->n; i++) {
+            struct record *r = &list->items[i];
+            struct error cause = {0};
+            /* a run nested in a course that was dropped goes with it (its
+             * only reference is that course, so it cannot fail alone) */
+            if (r->parent != NO_PARENT && im->records[ENTITY_COURSE].items[r->parent].invalid) {
+                r->invalid = true;
+                continue;
+            }
+            if (check_record(im, kind, r, &cause, err) == 0)
+                continue;
+            if (cause.code == ERR_NONE)
+                return -1;
+            if (bad_line(im, r->line, &cause, err) != 0)
+                return -1;
+            r->invalid = true;
+        }
+    }
+    return 0;
+}
+
+/* ---- pass 3: writing -------------------------------------------------- */
+
+/* Fields the store fills in itself: they do not make a record differ when
+ * the file leaves them out. */
+static bool store_filled(enum entity_kind kind, const char *field)
+{
+    return (kind == ENTITY_PATHWAY && strcmp(field, "id") == 0) || strcmp(field, "modified") == 0;
+}
+
+static bool field_equal(const json_t *a, const json_t *b)
+{
+    if (a == NULL || json_is_null(a))
+        return b == NULL || json_is_null(b);
+    return b != NULL && json_equal(a, b);
+}
+
+/* Would writing doc over stored change anything? */
+static bool same_record(enum entity_kind kind, const json_t *doc, const json_t *stored)
+{
+    const char *field;
+    const json_t *value;
+    json_object_foreach((json_t *)doc, field, value)
+    {
+        if (store_filled(kind, field) && json_is_null(value))
+            continue;
+        if (!field_equal(value, json_object_get(stored, field)))
+            return false;
+    }
+    json_object_foreach((json_t *)stored, field, value)
+    {
+        if (store_filled(kind, field))
+            continue;
+        if (json_object_get(doc, field) == NULL && !json_is_null(value))
+            return false;
+    }
+    return true;
+}
+
+struct progress {
+    bool on;
+    size_t done, total;
+    struct timespec started, shown;
+};
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void progress_step(struct progress *p, bool last)
+{
+    p->done++;
+    if (!p->on)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    /* a terminal redrawn a few times a second, not once a record */
+    if (!last && seconds_between(&p->shown, &now) < 0.2)
+        return;
+    p->shown = now;
+    double elapsed = seconds_between(&p->started, &now);
+    fprintf(stderr, "\rimported %zu/%zu records (%.0f records/s)", p->done, p->total,
+            elapsed > 0 ? (double)p->done / elapsed : 0.0);
+    if (last)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int write_record(struct import *im, enum entity_kind kind, const struct record *r,
+                        struct error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(r->text, 0, &jerr);
+    json_t *stored = NULL;
+    struct error cause = {0};
+    int rc = -1;
+    if (doc == NULL) {
+        error_set(err, ERR_INTERNAL, "re-reading line %zu: %s", r->line, jerr.text);
+        goto out;
+    }
+    if (store_get(im->store, kind, r->key, &stored, &cause) != 0) {
+        if (cause.code != ERR_NOT_FOUND)
+            goto fail;
+        stored = NULL;
+    }
+    if (stored != NULL) {
+        /* a line without a uuid updates the record, not its identity */
+        if (!r->uuid_given)
+            json_object_set(doc, "uuid", json_object_get(stored, "uuid"));
+        if (same_record(kind, doc, stored)) {
+            im->summary->unchanged++;
+            rc = 0;
+            goto out;
+        }
+    }
+    if (store_put(im->store, kind, doc, STORE_UPSERT, NULL, &cause) != 0)
+        goto fail;
+    im->summary->written++;
+    rc = 0;
+    goto out;
+fail:
+    line_error(im, r->line, &cause, err);
+out:
+    json_decref(doc);
+    json_decref(stored);
+    return rc;
+}
+
+static int write_all(struct import *im, struct error *err)
+{
+    struct progress progress = {.on = im->options->progress && isatty(fileno(stderr))};
+    for (int k = 0; k < ENTITY_KIND_COUNT; k++)
+        for (size_t i = 0; i < im->records[k].n; i++)
+            progress.total += !im->records[k].items[i].invalid;
+    clock_gettime(CLOCK_MONOTONIC, &progress.started);
+
+    if (store_begin(im->store, err) != 0)
+        return -1;
+    for (int o = 0; o < ENTITY_KIND_COUNT; o++) {
+        enum entity_kind kind = kind_order[o];
+        const struct record_list *list = &im->records[kind];
+        for (size_t i = 0; i < list->n; i++) {
+            if (list->items[i].invalid)
+                continue;
+            if (write_record(im, kind, &list->items[i], err) != 0) {
+                if (progress.on)
+                    fputc('\n', stderr);
+                store_rollback(im->store);
+                return -1;
+            }
+            im->summary->by_kind[kind]++;
+            progress_step(&progress, progress.done + 1 == progress.total);
+        }
+    }
+    if (store_commit(im->store, err) != 0) {
+        store_rollback(im->store);
+        return -1;
+    }
+    return 0;
+}
+
+int catalog_import(struct store *store, FILE *in, const char *name,
+                   const struct import_options *options, FILE *report,
+                   struct import_summary *summary, struct error *err)
+{
+    static const struct import_options defaults = {0};
+    struct import_summary ignored;
+    struct import im = {
+        .store = store,
+        .name = name != NULL ? name : "-",
+        .options = options != NULL ? options : &defaults,
+        .report = report,
+        .summary = summary != NULL ? summary : &ignored,
+    };
+    memset(im.summary, 0, sizeof *im.summary);
+    error_clear(err);
+    int rc = read_all(&im, in, err);
+    if (rc == 0)
+        rc = check_references(&im, err);
+    if (rc == 0)
+        rc = write_all(&im, err);
+    if (rc != 0) {
+        /* nothing was written: a summary must not say otherwise */
+        im.summary->written = 0;
+        im.summary->unchanged = 0;
+        memset(im.summary->by_kind, 0, sizeof im.summary->by_kind);
+    }
+    import_free(&im);
+    return rc;
+}
+
+/* ---- export ----------------------------------------------------------- */
+
+struct export
+{
+    FILE *out;
+    enum entity_kind kind;
+};
+
+/* One line: "kind" first, then the fields in sorted order, so that the
+ * output does not depend on the order a store returns fields in. */
+static int export_one(void *ctx, const json_t *doc, struct error *err)
+{
+    struct export *ex = ctx;
+    json_t *copy = NULL;
+    if (ex->kind == ENTITY_PATHWAY && json_object_get(doc, "id") != NULL) {
+        /* store-assigned: another store assigns its own (uuid is the key) */
+        copy = json_copy((json_t *)doc);
+        if (copy == NULL)
+            return error_set(err, ERR_INTERNAL, "out of memory");
+        json_object_del(copy, "id");
+        doc = copy;
+    }
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(copy);
+    if (text == NULL)
+        return error_set(err, ERR_INTERNAL, "cannot encode a %s", kind_label(ex->kind));
+    const char *rest = text + 1; /* after the '{' */
+    int written = fprintf(ex->out, "{\"kind\":\"%s\"%s%s\n", entity_kind_name(ex->kind),
+                          *rest == '}' ? "" : ",", rest);
+    free(text);
+    if (written < 0 || ferror(ex->out))
+        return error_set(err, ERR_IO, "write error: %s", strerror(errno));
+    return 0;
+}
+
+int catalog_export(struct store *store, FILE *out, struct error *err)
+{
+    error_clear(err);
+    for (int o = 0; o < ENTITY_KIND_COUNT; o++) {
+        struct export ex = {.out = out, .kind = kind_order[o]};
+        if (store_each(store, ex.kind, export_one, &ex, err) != 0)
+            return -1;
+    }
+    if (fflush(out) != 0)
+        return error_set(err, ERR_IO, "write error: %s", strerror(errno));
+    return 0;
+}
