@@ -46,7 +46,7 @@ void config_free(struct config *config);
  * The string is owned by the config.  Aborts (programming error) on an
  * undeclared name, so a typo in code is caught by the first test run. */
 const char *config_get(const struct config *config, const char *name);
-int64_t config_int(const struct config *config, const char *name);   /* ints, bytes, seconds */
+int64_t config_int(const struct config *config, const char *name); /* ints, bytes, seconds */
 bool config_bool(const struct config *config, const char *name);
 
 /* Where the effective value came from: "default", "profile express",
