@@ -1,0 +1,111 @@
+/*
+ * ops - the endpoints a load balancer and Prometheus call: liveness
+ * (/health/, /healthz), readiness (/readyz: every configured backend
+ * answers) and metrics (/metrics).
+ */
+#include "ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+
+void ops_health(struct app *app, const struct http_request *req, const struct route *route,
+                const struct route_params *params, struct http_response *resp)
+{
+    (void)app;
+    (void)req;
+    (void)route;
+    (void)params;
+    http_respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void ops_ready(struct app *app, const struct http_request *req, const struct route *route,
+               const struct route_params *params, struct http_response *resp)
+{
+    (void)req;
+    (void)route;
+    (void)params;
+    json_t *backends = json_object();
+    bool ready = true;
+    char failed[64] = "";
+    struct error err = {0};
+    if (app->store == NULL || store_health(app->store, &err) != 0) {
+        ready = false;
+        snprintf(failed, sizeof failed, "store");
+        json_object_set_new(backends, "store", json_string("unavailable"));
+        log_msg(LOG_WARN, "readyz: store: %s", app->store == NULL ? "not open" : err.message);
+        metrics_count_backend_error(app->metrics, "store");
+    } else {
+        json_object_set_new(backends, "store", json_string("ok"));
+    }
+    if (app->cache != NULL) {
+        error_clear(&err);
+        if (app->cache->driver->health(app->cache, &err) != 0) {
+            ready = false;
+            snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%scache",
+                     failed[0] ? ", " : "");
+            json_object_set_new(backends, "cache", json_string("unavailable"));
+            log_msg(LOG_WARN, "readyz: cache: %s", err.message);
+            metrics_count_backend_error(app->metrics, "cache");
+        } else {
+            json_object_set_new(backends, "cache", json_string("ok"));
+        }
+    }
+    json_t *body =
+        json_pack("{s:s,s:o}", "status", ready ? "ready" : "unavailable", "backends", backends);
+    if (!ready && body != NULL)
+        json_object_set_new(body, "detail", json_sprintf("Backend unavailable: %s.", failed));
+    http_respond_json(resp, ready ? 200 : 503, body);
+}
+
+/* The cache's own counters, in the exposition format. */
+static int cache_stats_text(struct cache *cache, char *out, size_t size)
+{
+    struct cache_stats st = {0};
+    cache->driver->stats(cache, &st);
+    return snprintf(out, size,
+                    "# HELP catalogd_cache_hits_total Cache lookups that hit.\n"
+                    "# TYPE catalogd_cache_hits_total counter\n"
+                    "catalogd_cache_hits_total %llu\n"
+                    "# HELP catalogd_cache_misses_total Cache lookups that missed.\n"
+                    "# TYPE catalogd_cache_misses_total counter\n"
+                    "catalogd_cache_misses_total %llu\n"
+                    "# HELP catalogd_cache_evictions_total Entries evicted to make room.\n"
+                    "# TYPE catalogd_cache_evictions_total counter\n"
+                    "catalogd_cache_evictions_total %llu\n"
+                    "# HELP catalogd_cache_bytes Bytes held by the cache.\n"
+                    "# TYPE catalogd_cache_bytes gauge\n"
+                    "catalogd_cache_bytes %llu\n"
+                    "# HELP catalogd_cache_entries Entries held by the cache.\n"
+                    "# TYPE catalogd_cache_entries gauge\n"
+                    "catalogd_cache_entries %llu\n",
+                    (unsigned long long)st.hits, (unsigned long long)st.misses,
+                    (unsigned long long)st.evictions, (unsigned long long)st.bytes,
+                    (unsigned long long)st.entries);
+}
+
+void ops_metrics(struct app *app, const struct http_request *req, const struct route *route,
+                 const struct route_params *params, struct http_response *resp)
+{
+    (void)req;
+    (void)route;
+    (void)params;
+    char extra[2048] = "";
+    if (app->cache != NULL && app->cache->driver->stats != NULL)
+        cache_stats_text(app->cache, extra, sizeof extra);
+    char *text = metrics_render(app->metrics, extra);
+    if (text == NULL) {
+        struct error err;
+        error_set(&err, ERR_INTERNAL, "out of memory");
+        http_respond_error(resp, &err);
+        return;
+    }
+    free(resp->body);
+    resp->status = 200;
+    resp->body = text;
+    resp->body_len = strlen(text);
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
