@@ -1,0 +1,448 @@
+/*
+ * memory - the in-process response cache: a hash table with an LRU list,
+ * bounded by cache.max_bytes (keys, values and per-entry overhead counted),
+ * entries expiring after a TTL and stamped with the generation they were
+ * computed at.  One mutex guards the table: lookups are short and copy the
+ * value out, so holding it is cheaper than finer locking would be.
+ *
+ * Generation counters must be seen by every process serving the same
+ * catalog the moment a write commits (design.md, "Cache by generation").
+ * They live in a small file beside the store, store.path + "-generation",
+ * mapped shared: a read is one atomic load (no syscall per request), a bump
+ * one atomic fetch-add.  The file holds GEN_SLOTS fixed slots, each a name
+ * and a counter; a name takes a free slot under flock the first time a
+ * process uses it.  When store.path is empty or the file cannot be opened
+ * or mapped (a read-only directory, say), the counters fall back to this
+ * handle alone: correct for one process, not shared with others.
+ */
+#include "cache.h"
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const struct cache_driver cache_memory_driver;
+
+#define GEN_SLOTS 64
+#define GEN_NAME_MAX 48
+
+struct gen_slot {
+    char name[GEN_NAME_MAX]; /* NUL-terminated; "" = free */
+    _Atomic uint64_t value;
+    uint64_t reserved[1];
+};
+
+_Static_assert(sizeof(struct gen_slot) == 64, "generation slots are 64 bytes on disk");
+
+struct mem_entry {
+    struct mem_entry *hnext;       /* hash chain */
+    struct mem_entry *prev, *next; /* LRU list, most recent first */
+    uint64_t hash;
+    uint64_t generation;
+    int64_t expires_ms;
+    size_t klen, vlen, charge;
+    char data[]; /* key, NUL, value */
+};
+
+struct mem_cache {
+    struct cache base; /* first: the handle callers hold */
+    pthread_mutex_t mu;
+    struct mem_entry **buckets;
+    size_t nbuckets;
+    struct mem_entry *head, *tail;
+    size_t max_bytes, bytes, entries;
+    unsigned default_ttl;
+    uint64_t hits, misses, evictions;
+
+    pthread_mutex_t gen_mu; /* guards slot claiming, not the counters */
+    int gen_fd;             /* -1 when in-process */
+    struct gen_slot *slots; /* the mapped file, or local_slots */
+    struct gen_slot local_slots[GEN_SLOTS];
+    /* Slots this handle has found already, so that reading a generation
+     * takes no flock (no syscall) after the first time. */
+    struct gen_slot *known[GEN_SLOTS];
+    size_t n_known;
+};
+
+static struct mem_cache *of(struct cache *c)
+{
+    return (struct mem_cache *)c;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t hash_key(const char *key, size_t len)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* ---- table and LRU (callers hold mu) ---- */
+
+static void lru_unlink(struct mem_cache *m, struct mem_entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        m->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        m->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_push_front(struct mem_cache *m, struct mem_entry *e)
+{
+    e->prev = NULL;
+    e->next = m->head;
+    if (m->head)
+        m->head->prev = e;
+    m->head = e;
+    if (m->tail == NULL)
+        m->tail = e;
+}
+
+static struct mem_entry **find_slot(struct mem_cache *m, const char *key, size_t klen,
+                                    uint64_t hash)
+{
+    struct mem_entry **pp = &m->buckets[hash % m->nbuckets];
+    while (*pp != NULL) {
+        struct mem_entry *e = *pp;
+        if (e->hash == hash && e->klen == klen && memcmp(e->data, key, klen) == 0)
+            return pp;
+        pp = &e->hnext;
+    }
+    return pp;
+}
+
+/* Unlinks the entry *pp points at from chain and list, and frees it. */
+static void remove_at(struct mem_cache *m, struct mem_entry **pp)
+{
+    struct mem_entry *e = *pp;
+    *pp = e->hnext;
+    lru_unlink(m, e);
+    m->bytes -= e->charge;
+    m->entries--;
+    free(e);
+}
+
+static void evict_lru(struct mem_cache *m)
+{
+    struct mem_entry *victim = m->tail;
+    remove_at(m, find_slot(m, victim->data, victim->klen, victim->hash));
+    m->evictions++;
+}
+
+/* Doubles the table when chains grow long; on allocation failure keeps
+ * the old table, which stays correct, only slower. */
+static void maybe_grow(struct mem_cache *m)
+{
+    if (m->entries <= m->nbuckets)
+        return;
+    size_t n = m->nbuckets * 2;
+    struct mem_entry **b = calloc(n, sizeof *b);
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        struct mem_entry *e = m->buckets[i];
+        while (e != NULL) {
+            struct mem_entry *next = e->hnext;
+            e->hnext = b[e->hash % n];
+            b[e->hash % n] = e;
+            e = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = b;
+    m->nbuckets = n;
+}
+
+static void free_all(struct mem_cache *m)
+{
+    struct mem_entry *e = m->head;
+    while (e != NULL) {
+        struct mem_entry *next = e->next;
+        free(e);
+        e = next;
+    }
+    memset(m->buckets, 0, m->nbuckets * sizeof *m->buckets);
+    m->head = m->tail = NULL;
+    m->bytes = m->entries = 0;
+}
+
+/* ---- generations ---- */
+
+/* Maps store.path + "-generation"; leaves gen_fd at -1 (in-process
+ * counters) when that is not possible. */
+static void open_generation_file(struct mem_cache *m, const char *store_path)
+{
+    m->gen_fd = -1;
+    m->slots = m->local_slots;
+    if (store_path == NULL || store_path[0] == '\0')
+        return;
+    size_t len = strlen(store_path);
+    char *path = malloc(len + sizeof "-generation");
+    if (path == NULL)
+        return;
+    memcpy(path, store_path, len);
+    memcpy(path + len, "-generation", sizeof "-generation");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    if (fd < 0)
+        return;
+    size_t size = GEN_SLOTS * sizeof(struct gen_slot);
+    struct stat st;
+    /* Growing under the lock keeps a second process from mapping the file
+     * while it is still shorter than the slots. */
+    bool ok = flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 &&
+              ((size_t)st.st_size >= size || ftruncate(fd, (off_t)size) == 0);
+    flock(fd, LOCK_UN);
+    void *map = ok ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    if (map == MAP_FAILED) {
+        close(fd);
+        return;
+    }
+    m->gen_fd = fd;
+    m->slots = map;
+}
+
+/* The counter named name, claiming a free slot for it if needed. */
+static int gen_counter(struct mem_cache *m, const char *name, _Atomic uint64_t **out,
+                       struct error *err)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= GEN_NAME_MAX)
+        return error_set(err, ERR_INVALID, "generation name '%s': expected 1 to %d bytes", name,
+                         GEN_NAME_MAX - 1);
+    pthread_mutex_lock(&m->gen_mu);
+    for (size_t i = 0; i < m->n_known; i++) {
+        if (strcmp(m->known[i]->name, name) == 0) {
+            *out = &m->known[i]->value;
+            pthread_mutex_unlock(&m->gen_mu);
+            return 0;
+        }
+    }
+    if (m->gen_fd >= 0)
+        flock(m->gen_fd, LOCK_EX);
+    struct gen_slot *free_slot = NULL, *found = NULL;
+    for (size_t i = 0; i < GEN_SLOTS && found == NULL; i++) {
+        struct gen_slot *s = &m->slots[i];
+        if (s->name[0] == '\0') {
+            if (free_slot == NULL)
+                free_slot = s;
+        } else if (strncmp(s->name, name, GEN_NAME_MAX) == 0) {
+            found = s;
+        }
+    }
+    if (found == NULL && free_slot != NULL) {
+        memcpy(free_slot->name, name, len + 1);
+        found = free_slot;
+    }
+    if (m->gen_fd >= 0)
+        flock(m->gen_fd, LOCK_UN);
+    if (found != NULL && m->n_known < GEN_SLOTS)
+        m->known[m->n_known++] = found;
+    pthread_mutex_unlock(&m->gen_mu);
+    if (found == NULL)
+        return error_set(err, ERR_INTERNAL, "generation '%s': all %d counters are in use", name,
+                         GEN_SLOTS);
+    *out = &found->value;
+    return 0;
+}
+
+/* ---- the driver ---- */
+
+static int mem_open(const struct config *config, struct cache **out, struct error *err)
+{
+    struct mem_cache *m = calloc(1, sizeof *m);
+    *out = NULL;
+    if (m == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    m->nbuckets = 64;
+    m->buckets = calloc(m->nbuckets, sizeof *m->buckets);
+    if (m->buckets == NULL) {
+        free(m);
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    }
+    m->base.driver = &cache_memory_driver;
+    m->max_bytes = (size_t)config_int(config, "cache.max_bytes");
+    m->default_ttl = (unsigned)config_int(config, "cache.ttl");
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->gen_mu, NULL);
+    open_generation_file(m, config_get(config, "store.path"));
+    *out = &m->base;
+    return 0;
+}
+
+static void mem_close(struct cache *c)
+{
+    struct mem_cache *m = of(c);
+    free_all(m);
+    free(m->buckets);
+    if (m->gen_fd >= 0) {
+        munmap(m->slots, GEN_SLOTS * sizeof(struct gen_slot));
+        close(m->gen_fd);
+    }
+    pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->gen_mu);
+    free(m);
+}
+
+static int mem_get(struct cache *c, const char *key, uint64_t generation, char **value, size_t *len,
+                   struct error *err)
+{
+    struct mem_cache *m = of(c);
+    size_t klen = strlen(key);
+    uint64_t h = hash_key(key, klen);
+    int64_t now = now_ms();
+    int rc = 0;
+    *value = NULL;
+    *len = 0;
+    pthread_mutex_lock(&m->mu);
+    struct mem_entry **pp = find_slot(m, key, klen, h);
+    struct mem_entry *e = *pp;
+    if (e != NULL && (e->generation != generation || now >= e->expires_ms)) {
+        /* Never valid again: generations only grow and time only passes. */
+        remove_at(m, pp);
+        e = NULL;
+    }
+    if (e == NULL) {
+        m->misses++;
+    } else {
+        char *copy = malloc(e->vlen ? e->vlen : 1);
+        if (copy == NULL) {
+            rc = error_set(err, ERR_INTERNAL, "out of memory");
+        } else {
+            memcpy(copy, e->data + e->klen + 1, e->vlen);
+            *value = copy;
+            *len = e->vlen;
+            lru_unlink(m, e);
+            lru_push_front(m, e);
+            m->hits++;
+            rc = 1;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static int mem_set(struct cache *c, const char *key, uint64_t generation, const char *value,
+                   size_t len, unsigned ttl_seconds, struct error *err)
+{
+    struct mem_cache *m = of(c);
+    size_t klen = strlen(key);
+    size_t charge = sizeof(struct mem_entry) + klen + 1 + len;
+    if (charge > m->max_bytes || charge < len)
+        return 0;
+    struct mem_entry *e = malloc(charge);
+    if (e == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    memset(e, 0, sizeof *e);
+    e->hash = hash_key(key, klen);
+    e->generation = generation;
+    e->expires_ms = now_ms() + 1000 * (int64_t)(ttl_seconds ? ttl_seconds : m->default_ttl);
+    e->klen = klen;
+    e->vlen = len;
+    e->charge = charge;
+    memcpy(e->data, key, klen + 1);
+    if (len)
+        memcpy(e->data + klen + 1, value, len);
+
+    pthread_mutex_lock(&m->mu);
+    struct mem_entry **pp = find_slot(m, key, klen, e->hash);
+    if (*pp != NULL)
+        remove_at(m, pp);
+    while (m->bytes + charge > m->max_bytes && m->tail != NULL)
+        evict_lru(m);
+    pp = &m->buckets[e->hash % m->nbuckets];
+    e->hnext = *pp;
+    *pp = e;
+    lru_push_front(m, e);
+    m->bytes += charge;
+    m->entries++;
+    maybe_grow(m);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+static int mem_generation(struct cache *c, const char *name, uint64_t *out, struct error *err)
+{
+    _Atomic uint64_t *counter;
+    if (gen_counter(of(c), name, &counter, err) != 0)
+        return -1;
+    *out = atomic_load(counter);
+    return 0;
+}
+
+static int mem_bump(struct cache *c, const char *name, uint64_t *out, struct error *err)
+{
+    _Atomic uint64_t *counter;
+    if (gen_counter(of(c), name, &counter, err) != 0)
+        return -1;
+    uint64_t v = atomic_fetch_add(counter, 1) + 1;
+    if (out != NULL)
+        *out = v;
+    return 0;
+}
+
+static int mem_clear(struct cache *c, struct error *err)
+{
+    (void)err;
+    struct mem_cache *m = of(c);
+    pthread_mutex_lock(&m->mu);
+    free_all(m);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+static void mem_stats(struct cache *c, struct cache_stats *out)
+{
+    struct mem_cache *m = of(c);
+    pthread_mutex_lock(&m->mu);
+    out->hits = m->hits;
+    out->misses = m->misses;
+    out->evictions = m->evictions;
+    out->bytes = m->bytes;
+    out->entries = m->entries;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static int mem_health(struct cache *c, struct error *err)
+{
+    (void)c;
+    (void)err;
+    return 0; /* in-process: up whenever we are */
+}
+
+const struct cache_driver cache_memory_driver = {
+    .name = "memory",
+    .description = "in-process LRU bounded by cache.max_bytes; generations shared through a "
+                   "file beside the store",
+    .open = mem_open,
+    .close = mem_close,
+    .get = mem_get,
+    .set = mem_set,
+    .generation = mem_generation,
+    .bump = mem_bump,
+    .clear = mem_clear,
+    .stats = mem_stats,
+    .health = mem_health,
+};
