@@ -1,0 +1,160 @@
+/*
+ * api - the read handlers (list and retrieve) for every catalog kind, and
+ * what the write handlers (api_write.c) share with them.
+ */
+#include "api.h"
+
+#include <string.h>
+
+#include "api_filters.h"
+#include "api_internal.h"
+#include "api_page.h"
+#include "api_repr.h"
+#include "clock.h"
+
+void api_respond_error(struct http_response *resp, const struct error *err)
+{
+    if (err->code == ERR_CONFLICT) {
+        http_respond_detail(resp, 409, err->message);
+        return;
+    }
+    if (err->code == ERR_NOT_FOUND) {
+        /* DRF's wording; the store's message (which key) is not needed by
+         * clients and would differ between drivers. */
+        http_respond_detail(resp, 404, "Not found.");
+        return;
+    }
+    http_respond_error(resp, err);
+}
+
+json_t *api_represent_one(struct app *app, const struct http_request *req, enum entity_kind kind,
+                          const json_t *doc, struct error *err)
+{
+    struct api_repr r;
+    json_t *out = NULL;
+    if (api_repr_init(&r, app->store, req->caller.staff, clock_now(), err) == 0)
+        out = api_repr_build(&r, kind, doc, true, err);
+    api_repr_free(&r);
+    return out;
+}
+
+/* programs/?uuids_only=1: a bare list of every matching uuid, unpaginated,
+ * as the LMS's cache job expects. */
+static void list_uuids(struct app *app, struct store_query *q, struct http_response *resp)
+{
+    struct error err = {0};
+    struct store_page page = {0};
+    if (store_list(app->store, q, &page, &err) != 0) {
+        api_respond_error(resp, &err);
+        return;
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *doc;
+    json_array_foreach(page.items, i, doc)
+    {
+        json_t *uuid = json_object_get(doc, "uuid");
+        if (json_is_string(uuid))
+            json_array_append(out, uuid);
+    }
+    json_decref(page.items);
+    http_respond_json(resp, 200, out);
+}
+
+void api_list(struct app *app, const struct http_request *req, const struct route *route,
+              const struct route_params *params, struct http_response *resp)
+{
+    (void)params;
+    struct error err = {0};
+    struct api_filters f;
+    struct api_page pg;
+    struct store_page page = {0};
+    struct api_repr r;
+    bool repr_ready = false;
+
+    if (api_filters_parse(route->kind, req, &f, &err) != 0)
+        goto fail;
+    if (f.uuids_only) {
+        list_uuids(app, &f.query, resp);
+        api_filters_free(&f);
+        return;
+    }
+    if (api_page_parse(app, req->query, &pg, &err) != 0)
+        goto fail;
+    f.query.offset = pg.offset;
+    f.query.limit = pg.size;
+    f.query.count_total = true;
+    if (store_list(app->store, &f.query, &page, &err) != 0)
+        goto fail;
+    if (api_page_out_of_range(&pg, page.total)) {
+        json_decref(page.items);
+        api_filters_free(&f);
+        http_respond_detail(resp, 404, "Invalid page.");
+        return;
+    }
+    if (api_repr_init(&r, app->store, req->caller.staff, f.query.now, &err) != 0)
+        goto fail_repr;
+    repr_ready = true;
+    if (api_repr_prefetch(&r, route->kind, page.items, &err) != 0)
+        goto fail_repr;
+    json_t *results = json_array();
+    size_t i;
+    json_t *doc;
+    json_array_foreach(page.items, i, doc)
+    {
+        json_t *item = api_repr_build(&r, route->kind, doc, false, &err);
+        if (item == NULL) {
+            json_decref(results);
+            goto fail_repr;
+        }
+        json_array_append_new(results, item);
+    }
+    api_repr_free(&r);
+    json_decref(page.items);
+    json_t *env = api_page_envelope(app, req, &pg, page.total, results);
+    api_filters_free(&f);
+    if (env == NULL) {
+        http_respond_detail(resp, 500, "out of memory");
+        return;
+    }
+    http_respond_json(resp, 200, env);
+    return;
+
+fail_repr:
+    if (repr_ready)
+        api_repr_free(&r);
+    json_decref(page.items);
+fail:
+    api_filters_free(&f);
+    api_respond_error(resp, &err);
+}
+
+void api_retrieve(struct app *app, const struct http_request *req, const struct route *route,
+                  const struct route_params *params, struct http_response *resp)
+{
+    struct error err = {0};
+    const char *key = route_param(params, "key");
+    json_t *doc = NULL;
+    if (key == NULL || store_get(app->store, route->kind, key, &doc, &err) != 0) {
+        if (key == NULL)
+            error_set(&err, ERR_NOT_FOUND, "Not found.");
+        api_respond_error(resp, &err);
+        return;
+    }
+    struct api_repr r;
+    json_t *out = NULL;
+    if (api_repr_init(&r, app->store, req->caller.staff, clock_now(), &err) == 0) {
+        /* A record the caller may not see does not exist for them. */
+        if (!api_repr_visible(&r, route->kind, doc))
+            error_set(&err, ERR_NOT_FOUND, "Not found.");
+        else
+            out = api_repr_build(&r, route->kind, doc, true, &err);
+    }
+    api_repr_free(&r);
+    json_decref(doc);
+    if (out == NULL) {
+        api_respond_error(resp, &err);
+        return;
+    }
+    http_respond_json(resp, 200, out);
+}
