@@ -1,0 +1,521 @@
+/*
+ * server - catalogd's HTTP front: a libmicrohttpd daemon (internal polling
+ * thread, epoll, a thread pool) whose access handler turns each request
+ * into a struct http_request, routes it through catalog_routes and sends
+ * back the handler's struct http_response.
+ *
+ * libmicrohttpd 0.9.75 calls the access handler several times per request.
+ * The first call only says "headers are in": answering then would make it
+ * send Connection: close (every request would pay a new TCP connection),
+ * so we answer only on the final call (*upload_data_size == 0 after the
+ * body), except to refuse an oversized body, where closing is the point.
+ *
+ * The raw query string is taken in the URI log callback, which sees the
+ * request target before libmicrohttpd unescapes it, so that '+' and %2B
+ * and malformed escapes are decoded by query_params_parse per the API
+ * contract.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "http_router.h"
+#include "log.h"
+#include "metrics.h"
+#include "query_params.h"
+
+#define REQUEST_ID_MAX 128
+
+struct server {
+    struct app *app;
+    size_t max_body;
+    atomic_int in_flight;
+    atomic_bool draining;
+    char id_prefix[17];
+    atomic_uint_fast64_t id_counter;
+};
+
+/* One request's state, created in the URI log callback and freed when
+ * libmicrohttpd reports the request completed. */
+struct request_state {
+    struct timespec start;
+    bool headers_seen;
+    bool responded;
+    bool too_large;
+    char *raw_query; /* NULL when the target had no '?' */
+    char *body;
+    size_t body_len, body_cap;
+};
+
+static uint64_t elapsed_us(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t us =
+        (int64_t)(now.tv_sec - start->tv_sec) * 1000000 + (now.tv_nsec - start->tv_nsec) / 1000;
+    return us > 0 ? (uint64_t)us : 0;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)conn;
+    struct server *srv = cls;
+    struct request_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &st->start);
+    const char *q = uri != NULL ? strchr(uri, '?') : NULL;
+    if (q != NULL) {
+        size_t len = strcspn(q + 1, "#");
+        st->raw_query = strndup(q + 1, len);
+    }
+    atomic_fetch_add(&srv->in_flight, 1);
+    return st;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)conn;
+    (void)code;
+    struct server *srv = cls;
+    struct request_state *st = *con_cls;
+    if (st == NULL)
+        return;
+    free(st->raw_query);
+    free(st->body);
+    free(st);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t len = strlen(line);
+    while (len > 0 && line[len - 1] == '\n')
+        line[--len] = '\0';
+    log_msg(LOG_DEBUG, "libmicrohttpd: %s", line);
+}
+
+static enum http_method parse_method(const char *name)
+{
+    static const struct {
+        const char *name;
+        enum http_method method;
+    } methods[] = {{"GET", HTTP_GET},        {"HEAD", HTTP_HEAD},   {"POST", HTTP_POST},
+                   {"PUT", HTTP_PUT},        {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE},
+                   {"OPTIONS", HTTP_OPTIONS}};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(name, methods[i].name) == 0)
+            return methods[i].method;
+    return (enum http_method)0;
+}
+
+/* A client's X-Request-Id is echoed and logged, so only a short token of
+ * safe characters is taken; anything else gets an id of ours. */
+static bool request_id_sane(const char *id)
+{
+    size_t len = 0;
+    for (const char *p = id; *p != '\0'; p++, len++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == ':';
+        if (!ok || len >= REQUEST_ID_MAX)
+            return false;
+    }
+    return len > 0;
+}
+
+static void make_request_id(struct server *srv, struct MHD_Connection *conn, char *out, size_t size)
+{
+    const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (given != NULL && request_id_sane(given)) {
+        snprintf(out, size, "%s", given);
+        return;
+    }
+    /* A random per-process prefix and a counter: unique across restarts
+     * and instances without a syscall per request. */
+    uint64_t n = atomic_fetch_add_explicit(&srv->id_counter, 1, memory_order_relaxed);
+    snprintf(out, size, "%s-%llx", srv->id_prefix, (unsigned long long)n);
+}
+
+/* Sends resp (taking its body) and records the request.  route_index is
+ * catalog_routes_count for requests that matched no route. */
+static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *conn,
+                                     struct request_state *st, const char *method, const char *path,
+                                     const char *request_id, struct http_response *resp,
+                                     size_t route_index, bool close)
+{
+    if (resp->status == 0) {
+        /* A handler that set nothing is a bug; the client still gets JSON. */
+        struct error err;
+        error_set(&err, ERR_INTERNAL, "handler gave no response");
+        http_respond_error(resp, &err);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        resp->body_len, resp->body != NULL ? resp->body : (void *)"",
+        resp->body != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) {
+        free(resp->body);
+        resp->body = NULL;
+        return MHD_NO;
+    }
+    resp->body = NULL; /* libmicrohttpd owns it now */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type != NULL ? resp->content_type : "application/json");
+    MHD_add_response_header(r, "X-Request-Id", request_id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (resp->allow[0] != '\0')
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    if (resp->location[0] != '\0')
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+    if (close || atomic_load_explicit(&srv->draining, memory_order_relaxed))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    if (ret != MHD_YES)
+        return ret;
+    st->responded = true;
+    uint64_t us = elapsed_us(&st->start);
+    metrics_observe_request(srv->app->metrics, route_index, resp->status, us);
+    log_access(method, path, resp->status, us, request_id);
+    return ret;
+}
+
+static enum MHD_Result respond_too_large(struct server *srv, struct MHD_Connection *conn,
+                                         struct request_state *st, const char *method,
+                                         const char *url)
+{
+    char request_id[REQUEST_ID_MAX + 1];
+    make_request_id(srv, conn, request_id, sizeof request_id);
+    struct http_response resp = {0};
+    struct error err;
+    error_set(&err, ERR_TOO_LARGE, "Request body is larger than %zu bytes.", srv->max_body);
+    http_respond_error(&resp, &err);
+    return send_response(srv, conn, st, method, url, request_id, &resp, catalog_routes_count, true);
+}
+
+static int append_body(struct request_state *st, const char *data, size_t len)
+{
+    if (st->body_len + len + 1 > st->body_cap) {
+        size_t cap = st->body_cap ? st->body_cap : 1024;
+        while (cap < st->body_len + len + 1)
+            cap *= 2;
+        char *grown = realloc(st->body, cap);
+        if (grown == NULL)
+            return -1;
+        st->body = grown;
+        st->body_cap = cap;
+    }
+    memcpy(st->body + st->body_len, data, len);
+    st->body_len += len;
+    st->body[st->body_len] = '\0';
+    return 0;
+}
+
+/* Routes the complete request and answers it. */
+static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
+                                struct request_state *st, const char *url, const char *method)
+{
+    char request_id[REQUEST_ID_MAX + 1];
+    make_request_id(srv, conn, request_id, sizeof request_id);
+    struct http_response resp = {0};
+    struct error err = {0};
+    struct query_params query = {0};
+    size_t route_index = catalog_routes_count;
+
+    if (query_params_parse(st->raw_query, &query, &err) != 0) {
+        http_respond_error(&resp, &err);
+        return send_response(srv, conn, st, method, url, request_id, &resp, route_index, false);
+    }
+    struct http_request req = {
+        .method = parse_method(method),
+        .method_name = method,
+        .path = url,
+        .query = &query,
+        .body = st->body != NULL ? st->body : "",
+        .body_len = st->body_len,
+        .content_type =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .request_id = request_id,
+        .caller = {.staff = srv->app->allow_anonymous_writes},
+    };
+    struct route_params params;
+    const struct route *route = router_match(catalog_routes, catalog_routes_count, req.method, url,
+                                             &params, resp.allow, sizeof resp.allow, &err);
+    if (route == NULL) {
+        if (err.code == ERR_NOT_FOUND)
+            http_respond_detail(&resp, 404, "Not found.");
+        else
+            http_respond_error(&resp, &err);
+    } else {
+        route_index = (size_t)(route - catalog_routes);
+        route->handler(srv->app, &req, route, &params, &resp);
+    }
+    enum MHD_Result ret =
+        send_response(srv, conn, st, method, url, request_id, &resp, route_index, false);
+    query_params_free(&query);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct server *srv = cls;
+    struct request_state *st = *con_cls;
+    if (st == NULL) /* the URI callback ran out of memory */
+        return MHD_NO;
+    if (!st->headers_seen) {
+        st->headers_seen = true;
+        const char *length =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length != NULL) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(length, &end, 10);
+            if (errno == ERANGE || n > srv->max_body) {
+                st->too_large = true;
+                return respond_too_large(srv, conn, st, method, url);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->responded || st->too_large)
+            return MHD_YES;
+        if (st->body_len + n > srv->max_body) {
+            /* A chunked body grew past the limit: refuse it now rather than
+             * reading the rest. */
+            st->too_large = true;
+            respond_too_large(srv, conn, st, method, url);
+            return MHD_YES; /* if it could not be queued now, the final call answers */
+        }
+        if (append_body(st, upload_data, n) != 0)
+            return MHD_NO;
+        return MHD_YES;
+    }
+    if (st->responded)
+        return MHD_YES;
+    if (st->too_large)
+        return respond_too_large(srv, conn, st, method, url);
+    return dispatch(srv, conn, st, url, method);
+}
+
+/* Parses "host:port", "[v6]:port" or ":port" (every address) into *addr. */
+static int resolve_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *len,
+                          struct error *err)
+{
+    char host[256];
+    const char *port;
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon[1] == '\0')
+        return error_set(err, ERR_CONFIG, "server.listen: '%s' is not host:port", listen);
+    size_t hlen = (size_t)(colon - listen);
+    const char *h = listen;
+    if (hlen >= 2 && listen[0] == '[' && listen[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof host)
+        return error_set(err, ERR_CONFIG, "server.listen: host in '%s' is too long", listen);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    port = colon + 1;
+
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(hlen > 0 ? host : NULL, port, &hints, &res);
+    if (rc != 0)
+        return error_set(err, ERR_CONFIG, "server.listen: cannot resolve '%s': %s", listen,
+                         gai_strerror(rc));
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* libmicrohttpd does not say why it could not start; binding the same
+ * address ourselves finds the reason (port in use, permission). */
+static const char *bind_failure(const struct sockaddr_storage *addr, socklen_t len)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return strerror(errno);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const char *why = NULL;
+    if (bind(fd, (const struct sockaddr *)addr, len) != 0)
+        why = strerror(errno);
+    close(fd);
+    return why != NULL ? why : "libmicrohttpd could not start (see the log at debug level)";
+}
+
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(signal_pipe[1], &b, 1) < 0) {
+        /* The pipe is full: a signal is already pending, nothing is lost. */
+    }
+    errno = saved;
+}
+
+static int install_signals(struct sigaction old[3], struct error *err)
+{
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return error_set(err, ERR_IO, "pipe: %s", strerror(errno));
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old[0]);
+    sigaction(SIGINT, &sa, &old[1]);
+    sigaction(SIGHUP, &sa, &old[2]);
+    /* libmicrohttpd sends with MSG_NOSIGNAL, but a peer that goes away
+     * must never kill the server through another path. */
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static void restore_signals(struct sigaction old[3])
+{
+    sigaction(SIGTERM, &old[0], NULL);
+    sigaction(SIGINT, &old[1], NULL);
+    sigaction(SIGHUP, &old[2], NULL);
+    close(signal_pipe[0]);
+    close(signal_pipe[1]);
+    signal_pipe[0] = signal_pipe[1] = -1;
+}
+
+/* Waits for a signal byte for at most timeout_ms (-1: forever).  Returns
+ * the signal number, 0 on timeout. */
+static int wait_signal(int timeout_ms)
+{
+    struct pollfd p = {.fd = signal_pipe[0], .events = POLLIN};
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc <= 0)
+        return 0;
+    unsigned char b = 0;
+    if (read(signal_pipe[0], &b, 1) != 1)
+        return 0;
+    return b;
+}
+
+static void init_id_prefix(struct server *srv)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
+    }
+    snprintf(srv->id_prefix, sizeof srv->id_prefix, "%016llx", (unsigned long long)r);
+}
+
+/* After SIGTERM: no new connections, in-flight requests get up to
+ * drain_timeout to finish; a second SIGTERM/SIGINT stops at once. */
+static void drain(struct server *srv, struct MHD_Daemon *daemon, int64_t timeout_s)
+{
+    atomic_store(&srv->draining, true);
+    MHD_socket listen_fd = MHD_quiesce_daemon(daemon);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int left = atomic_load(&srv->in_flight);
+    log_msg(LOG_INFO, "draining: %d request(s) in flight, waiting up to %llds", left,
+            (long long)timeout_s);
+    while ((left = atomic_load(&srv->in_flight)) > 0) {
+        if (elapsed_us(&start) >= (uint64_t)timeout_s * 1000000) {
+            log_msg(LOG_WARN, "drain timeout: stopping with %d request(s) in flight", left);
+            break;
+        }
+        int sig = wait_signal(20);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_msg(LOG_WARN, "second signal: stopping with %d request(s) in flight", left);
+            break;
+        }
+    }
+    MHD_stop_daemon(daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+}
+
+int server_run(struct app *app, struct error *err)
+{
+    const struct config *cfg = app->config;
+    const char *listen = config_get(cfg, "server.listen");
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    if (resolve_listen(listen, &addr, &addr_len, err) != 0)
+        return -1;
+
+    struct server srv = {.app = app, .max_body = (size_t)config_int(cfg, "server.max_body_bytes")};
+    atomic_init(&srv.in_flight, 0);
+    atomic_init(&srv.draining, false);
+    atomic_init(&srv.id_counter, 1);
+    init_id_prefix(&srv);
+
+    struct sigaction old[3];
+    if (install_signals(old, err) != 0)
+        return -1;
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    int64_t threads = config_int(cfg, "server.threads");
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config_int(cfg, "server.connection_timeout"),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)config_int(cfg, "server.max_connections"),
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+    if (daemon == NULL) {
+        const char *why = bind_failure(&addr, addr_len);
+        restore_signals(old);
+        return error_set(err, ERR_IO, "cannot listen on %s: %s", listen, why);
+    }
+    log_msg(LOG_INFO, "listening on %s (%lld threads)", listen, (long long)threads);
+
+    for (;;) {
+        int sig = wait_signal(-1);
+        if (sig == SIGHUP) {
+            struct error lerr = {0};
+            if (log_reopen(&lerr) != 0)
+                log_msg(LOG_ERROR, "SIGHUP: cannot reopen the log: %s", lerr.message);
+            else
+                log_msg(LOG_INFO, "SIGHUP: log reopened");
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            log_msg(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+    }
+    drain(&srv, daemon, config_int(cfg, "server.drain_timeout"));
+    restore_signals(old);
+    log_msg(LOG_INFO, "stopped");
+    return 0;
+}
