@@ -172,10 +172,11 @@ static void table_free(struct table *t)
 
 struct record {
     size_t line;
-    char *key;       /* owned */
-    char *text;      /* canonical document as compact JSON; owned */
-    size_t parent;   /* a run nested in a course: that course's index */
-    bool uuid_given; /* false: keep the stored uuid of an existing record */
+    char *key;           /* owned */
+    char *text;          /* canonical document as compact JSON; owned */
+    size_t parent;       /* a run nested in a course: that course's index */
+    bool uuid_given;     /* false: keep the stored uuid of an existing record */
+    bool modified_given; /* false: an unchanged record keeps its stamp */
     bool invalid;
 };
 
@@ -253,8 +254,14 @@ static int bad_line(struct import *im, size_t line, const struct error *cause, s
     return 0;
 }
 
-static int add_record(struct import *im, enum entity_kind kind, size_t line, const json_t *doc,
-                      bool uuid_given, size_t parent, size_t *index, struct error *err)
+static bool has_member(const json_t *input, const char *name)
+{
+    const json_t *value = json_object_get(input, name);
+    return value != NULL && !json_is_null(value);
+}
+
+static int add_record(struct import *im, enum entity_kind kind, size_t line, const json_t *input,
+                      const json_t *doc, size_t parent, size_t *index, struct error *err)
 {
     struct record_list *list = &im->records[kind];
     if (list->n == list->cap) {
@@ -266,7 +273,10 @@ static int add_record(struct import *im, enum entity_kind kind, size_t line, con
         list->cap = cap;
     }
     const char *key = json_string_value(json_object_get(doc, entity_key_field(kind)));
-    struct record r = {.line = line, .parent = parent, .uuid_given = uuid_given};
+    struct record r = {.line = line,
+                       .parent = parent,
+                       .uuid_given = has_member(input, "uuid"),
+                       .modified_given = has_member(input, "modified")};
     r.key = strdup(key ? key : "");
     r.text = json_dumps(doc, JSON_COMPACT);
     if (r.key == NULL || r.text == NULL || table_set(&im->keys, kind, r.key, list->n) != 0) {
@@ -320,12 +330,6 @@ static void nest_field(struct error *cause, size_t i)
     snprintf(cause->field, sizeof cause->field, "%.63s", field);
 }
 
-static bool has_uuid(const json_t *input)
-{
-    const json_t *uuid = json_object_get(input, "uuid");
-    return uuid != NULL && !json_is_null(uuid);
-}
-
 /* Keeps one normalized line: a course's nested runs become course_run
  * records of the same line.  cause is set for a problem of the line; err
  * (with -1 and cause clear) only for a failure of our own. */
@@ -365,7 +369,7 @@ static int keep_line(struct import *im, enum entity_kind kind, size_t line, cons
         goto out;
     }
     size_t index;
-    if (add_record(im, kind, line, doc, has_uuid(input), NO_PARENT, &index, err) != 0 ||
+    if (add_record(im, kind, line, input, doc, NO_PARENT, &index, err) != 0 ||
         remember_uuid(im, kind, line, doc, err) != 0) {
         error_clear(cause);
         goto out;
@@ -373,8 +377,8 @@ static int keep_line(struct import *im, enum entity_kind kind, size_t line, cons
     json_array_foreach(runs, i, run)
     {
         size_t run_index;
-        if (add_record(im, ENTITY_COURSE_RUN, line, run, has_uuid(json_array_get(input_runs, i)),
-                       index, &run_index, err) != 0 ||
+        if (add_record(im, ENTITY_COURSE_RUN, line, json_array_get(input_runs, i), run, index,
+                       &run_index, err) != 0 ||
             remember_uuid(im, ENTITY_COURSE_RUN, line, run, err) != 0) {
             error_clear(cause);
             goto out;
@@ -436,7 +440,7 @@ static int read_line(struct import *im, size_t number, const char *text, size_t 
     json_object_del(input, "kind");
     /* A program or pathway is known by its uuid alone: without one, every
      * import would add a new copy and no pathway could name it. */
-    if ((kind == ENTITY_PROGRAM || kind == ENTITY_PATHWAY) && !has_uuid(input)) {
+    if ((kind == ENTITY_PROGRAM || kind == ENTITY_PATHWAY) && !has_member(input, "uuid")) {
         error_set_field(cause, ERR_INVALID, "uuid", "required in an import (it is the %s's key)",
                         kind_label(kind));
         goto out;
@@ -582,11 +586,13 @@ static int check_references(struct import *im, struct error *err)
 
 /* ---- pass 3: writing -------------------------------------------------- */
 
-/* Fields the store fills in itself: they do not make a record differ when
- * the file leaves them out. */
-static bool store_filled(enum entity_kind kind, const char *field)
+/* Fields that do not make a record differ: the pathway id the store
+ * assigns, and the modified stamp unless the line gave one (normalization
+ * stamps "now" otherwise, which would make every record look changed). */
+static bool ignored_field(enum entity_kind kind, const char *field, bool modified_given)
 {
-    return (kind == ENTITY_PATHWAY && strcmp(field, "id") == 0) || strcmp(field, "modified") == 0;
+    return (kind == ENTITY_PATHWAY && strcmp(field, "id") == 0) ||
+           (!modified_given && strcmp(field, "modified") == 0);
 }
 
 static bool field_equal(const json_t *a, const json_t *b)
@@ -597,20 +603,21 @@ static bool field_equal(const json_t *a, const json_t *b)
 }
 
 /* Would writing doc over stored change anything? */
-static bool same_record(enum entity_kind kind, const json_t *doc, const json_t *stored)
+static bool same_record(enum entity_kind kind, const json_t *doc, const json_t *stored,
+                        bool modified_given)
 {
     const char *field;
     const json_t *value;
     json_object_foreach((json_t *)doc, field, value)
     {
-        if (store_filled(kind, field) && json_is_null(value))
+        if (ignored_field(kind, field, modified_given))
             continue;
         if (!field_equal(value, json_object_get(stored, field)))
             return false;
     }
     json_object_foreach((json_t *)stored, field, value)
     {
-        if (store_filled(kind, field))
+        if (ignored_field(kind, field, modified_given))
             continue;
         if (json_object_get(doc, field) == NULL && !json_is_null(value))
             return false;
@@ -669,7 +676,7 @@ static int write_record(struct import *im, enum entity_kind kind, const struct r
         /* a line without a uuid updates the record, not its identity */
         if (!r->uuid_given)
             json_object_set(doc, "uuid", json_object_get(stored, "uuid"));
-        if (same_record(kind, doc, stored)) {
+        if (same_record(kind, doc, stored, r->modified_given)) {
             im->summary->unchanged++;
             rc = 0;
             goto out;
