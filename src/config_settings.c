@@ -207,9 +207,17 @@ void setting_expectation(const struct setting *s, char *buf, size_t size)
     case SETTING_LISTEN:
         snprintf(buf, size, "host:port with a port between 1 and 65535 (IPv6 as [::1]:port)");
         return;
-    case SETTING_URL:
-        snprintf(buf, size, "empty or a URL starting with %s://", s->choices);
+    case SETTING_URL: {
+        /* "http|https" -> "http:// or https://" */
+        size_t used = (size_t)snprintf(buf, size, "empty or a URL starting with ");
+        for (const char *p = s->choices; *p != '\0' && used + 1 < size;) {
+            size_t len = strcspn(p, "|");
+            used += (size_t)snprintf(buf + used, size - used, "%.*s://%s", (int)len, p,
+                                     p[len] == '|' ? " or " : "");
+            p += len + (p[len] == '|');
+        }
         return;
+    }
     case SETTING_INSTANT:
         snprintf(buf, size, "empty or an ISO 8601 instant such as 2025-03-01T00:00:00Z");
         return;

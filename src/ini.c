@@ -89,8 +89,16 @@ static int parse_line(const char *name, unsigned lineno, char *line, char **sect
         return error_set(err, ERR_CONFIG, "%s:%u: missing key before '='", name, lineno);
     if (*value == '"') {
         const char *why = NULL;
-        if (unquote(value, &why) != 0)
-            return error_set(err, ERR_CONFIG, "%s:%u: %s = %s: %s", name, lineno, key, value, why);
+        /* Unquoting works in place; keep the text as written for the message. */
+        char *as_written = strdup(value);
+        if (as_written == NULL)
+            return error_set(err, ERR_INTERNAL, "out of memory");
+        if (unquote(value, &why) != 0) {
+            error_set(err, ERR_CONFIG, "%s:%u: %s = %s: %s", name, lineno, key, as_written, why);
+            free(as_written);
+            return -1;
+        }
+        free(as_written);
     }
     if (handler(ctx, *section, key, value, lineno, err) != 0) {
         error_prefix(err, "%s:%u", name, lineno);
