@@ -489,7 +489,7 @@ START_TEST(every_profile_loads)
 {
     static const char *const modes[] = {"express", "normal", "giant"};
     /* A setting each profile sets and the built-in defaults do not decide. */
-    static const char *const probes[] = {"cache.driver", "server.threads",
+    static const char *const probes[] = {"cache.max_bytes", "server.threads",
                                          "server.max_connections"};
     for (size_t i = 0; i < 3; i++) {
         char mode[32];
