@@ -151,6 +151,9 @@ void api_create(struct app *app, const struct http_request *req, const struct ro
     json_t *body, *doc = NULL, *stored = NULL;
     if (read_body(req, resp, &body) != 0)
         return;
+    /* modified is the server's to set; an import may carry it, a client
+     * may not. */
+    json_object_del(body, "modified");
     if (entity_normalize(route->kind, body, ENTITY_CREATE, &doc, &err) != 0 ||
         write_all(app, route->kind, doc, STORE_CREATE, &stored, &err) != 0)
         api_respond_error(resp, &err);
@@ -205,6 +208,7 @@ void api_update(struct app *app, const struct http_request *req, const struct ro
     } else {
         input = json_incref(body);
     }
+    json_object_del(input, "modified");
     if (keep_identity(route->kind, existing, input, &err) != 0 ||
         entity_normalize(route->kind, input, ENTITY_REPLACE, &doc, &err) != 0 ||
         write_all(app, route->kind, doc, STORE_REPLACE, &stored, &err) != 0)

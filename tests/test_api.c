@@ -717,8 +717,8 @@ START_TEST(test_write_errors)
     /* A course whose nested run is bad: neither is written. */
     e = expect(HTTP_POST, "/api/v1/courses/",
                "{\"key\":\"MITx+Y\",\"title\":\"Y\",\"owners\":[\"MITx\"],\"course_runs\":["
-               "{\"key\":\"course-v1:MITx+Y+1\",\"status\":\"published\"},"
-               "{\"key\":\"course-v1:MITx+6.002x+1T2025\",\"status\":\"published\"}]}",
+               "{\"key\":\"course-v1:MITx+Y+1\",\"start\":\"2025-01-01\"},"
+               "{\"key\":\"course-v1:MITx+Y+1\",\"start\":\"2025-01-01\"}]}",
                409);
     json_decref(e);
     assert_unchanged(before);
