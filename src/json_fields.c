@@ -196,8 +196,8 @@ static bool valid_url(const char *s)
     if (name < hlen) { /* a port */
         const char *port = host + name + 1;
         size_t plen = hlen - name - 1;
-        if (plen == 0 || plen > 5 || !all_chars(port, plen, "", false) ||
-            strspn(port, "0123456789") < plen)
+        if (plen == 0 || plen > 5 || strspn(port, "0123456789") < plen ||
+            strtol(port, NULL, 10) > 65535)
             return false;
     }
     return true;
