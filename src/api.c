@@ -92,9 +92,10 @@ void api_list(struct app *app, const struct http_request *req, const struct rout
         http_respond_detail(resp, 404, "Invalid page.");
         return;
     }
+    /* api_repr_free is safe after a failed init, which may have allocated. */
+    repr_ready = true;
     if (api_repr_init(&r, app->store, req->caller.staff, f.query.now, &err) != 0)
         goto fail_repr;
-    repr_ready = true;
     if (api_repr_prefetch(&r, route->kind, page.items, &err) != 0)
         goto fail_repr;
     json_t *results = json_array();
