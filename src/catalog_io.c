@@ -408,7 +408,7 @@ static int read_line(struct import *im, size_t number, const char *text, size_t 
                      struct error *cause, struct error *err)
 {
     json_error_t jerr;
-    json_t *input = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *input = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     json_t *doc = NULL;
     enum entity_kind kind;
     int rc = -1;

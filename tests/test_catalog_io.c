@@ -435,17 +435,59 @@ START_TEST(nested_run_duplicating_a_run_line_is_an_error)
     struct store *store = fresh_store();
     char text[4096];
     snprintf(text, sizeof text,
-             "%s\n%s\n%s\n{\"kind\":\"course\",\"key\":\"TstX+T3\",\"title\":\"Dup run\","
-             "\"owners\":[\"TstX\"],\"course_runs\":[{\"key\":\"course-v1:TstX+T1+1T2026\","
-             "\"start\":\"2026-01-10T00:00:00Z\",\"pacing_type\":\"self_paced\","
-             "\"status\":\"published\"}]}\n",
-             org_line, course_line, run_line);
+             "%s\n{\"kind\":\"course\",\"key\":\"TstX+T3\",\"title\":\"Dup run\","
+             "\"owners\":[\"TstX\"],\"course_runs\":[{\"key\":\"course-v1:TstX+T3+1T2026\","
+             "\"start\":\"2026-01-10T00:00:00Z\"}]}\n"
+             "{\"kind\":\"course_run\",\"key\":\"course-v1:TstX+T3+1T2026\","
+             "\"course\":\"TstX+T3\",\"start\":\"2026-02-10T00:00:00Z\"}\n",
+             org_line);
     struct error err = {0};
     struct import_summary summary;
     ck_assert_int_eq(import_text(store, text, false, NULL, &summary, &err), -1);
-    ck_assert_msg(strstr(err.message, "f.jsonl:4: course_runs[0].key: ") == err.message, "%s",
+    ck_assert_msg(strstr(err.message, "f.jsonl:3: key: ") == err.message, "%s", err.message);
+    ck_assert_msg(strstr(err.message, "line 2") != NULL, "%s", err.message);
+
+    /* the same run twice inside one course */
+    snprintf(text, sizeof text,
+             "%s\n{\"kind\":\"course\",\"key\":\"TstX+T3\",\"title\":\"Dup run\","
+             "\"owners\":[\"TstX\"],\"course_runs\":[{\"key\":\"course-v1:TstX+T3+1T2026\","
+             "\"start\":\"2026-01-10T00:00:00Z\"},{\"key\":\"course-v1:TstX+T3+1T2026\","
+             "\"start\":\"2026-01-10T00:00:00Z\"}]}\n",
+             org_line);
+    ck_assert_int_eq(import_text(store, text, false, NULL, &summary, &err), -1);
+    ck_assert_msg(strstr(err.message, "f.jsonl:2: course_runs[1].key: ") == err.message, "%s",
                   err.message);
-    ck_assert_ptr_nonnull(strstr(err.message, "line 3"));
+    ck_assert_str_eq(err.field, "course_runs[1].key");
+    ck_assert_uint_eq(count_of(store, ENTITY_COURSE_RUN), 0);
+    close_store(store);
+}
+END_TEST
+
+/* A failure only the store can see (a uuid already used by another
+ * record) still names the line and undoes the lines written before it. */
+START_TEST(store_failure_mid_import_rolls_back)
+{
+    struct store *store = fresh_store();
+    import_ok(store,
+              "{\"kind\":\"organization\",\"key\":\"FirstX\",\"name\":\"First\","
+              "\"uuid\":\"3f2d1c0b-5a49-4e8f-9b7a-6c5d4e3f2a10\"}\n",
+              NULL);
+    char *before = export_text(store);
+    struct error err = {0};
+    struct import_summary summary;
+    int rc = import_text(store,
+                         "{\"kind\":\"organization\",\"key\":\"NewX\",\"name\":\"New\"}\n"
+                         "{\"kind\":\"organization\",\"key\":\"ThiefX\",\"name\":\"Thief\","
+                         "\"uuid\":\"3f2d1c0b-5a49-4e8f-9b7a-6c5d4e3f2a10\"}\n",
+                         false, NULL, &summary, &err);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strncmp(err.message, "f.jsonl:2: ", 11) == 0, "%s", err.message);
+    ck_assert_uint_eq(summary.written, 0);
+    char *after = export_text(store);
+    ck_assert_str_eq(before, after);
+    ck_assert(!exists(store, ENTITY_ORGANIZATION, "NewX"));
+    free(before);
+    free(after);
     close_store(store);
 }
 END_TEST
@@ -453,7 +495,7 @@ END_TEST
 START_TEST(two_megabyte_line_imports)
 {
     struct store *store = fresh_store();
-    enum { RUNS = 1500 };
+    enum { RUNS = 1800 };
     char filler[1200];
     memset(filler, 'x', sizeof filler - 1);
     filler[sizeof filler - 1] = '\0';
@@ -476,7 +518,7 @@ START_TEST(two_megabyte_line_imports)
     struct import_summary summary;
     import_ok(store, text, &summary);
     ck_assert_uint_eq(count_of(store, ENTITY_COURSE_RUN), RUNS);
-    ck_assert(exists(store, ENTITY_COURSE_RUN, "course-v1:TstX+BIG+R1499"));
+    ck_assert(exists(store, ENTITY_COURSE_RUN, "course-v1:TstX+BIG+R1799"));
     free(text);
     close_store(store);
 }
@@ -529,6 +571,7 @@ static Suite *catalog_io_suite(void)
     tcase_add_test(tc, skip_invalid_writes_good_lines_and_reports_each_bad_one);
     tcase_add_test(tc, same_key_twice_names_both_lines);
     tcase_add_test(tc, nested_run_duplicating_a_run_line_is_an_error);
+    tcase_add_test(tc, store_failure_mid_import_rolls_back);
     tcase_add_test(tc, two_megabyte_line_imports);
     tcase_add_test(tc, empty_and_comment_only_input);
     tcase_add_test(tc, bom_and_crlf_are_accepted);
