@@ -130,9 +130,12 @@ const struct cache_driver *registry_cache(const char *name)
 const char *const *registry_known_names(enum backend_kind kind)
 {
     switch (kind) {
-    case BACKEND_STORE: return store_names;
-    case BACKEND_SEARCH: return search_names;
-    case BACKEND_CACHE: return cache_names;
+    case BACKEND_STORE:
+        return store_names;
+    case BACKEND_SEARCH:
+        return search_names;
+    case BACKEND_CACHE:
+        return cache_names;
     }
     return store_names;
 }
@@ -148,9 +151,12 @@ bool registry_compiled_in(enum backend_kind kind, const char *name)
 static const char *kind_label(enum backend_kind kind)
 {
     switch (kind) {
-    case BACKEND_STORE: return "store";
-    case BACKEND_SEARCH: return "search";
-    case BACKEND_CACHE: return "cache";
+    case BACKEND_STORE:
+        return "store";
+    case BACKEND_SEARCH:
+        return "search";
+    case BACKEND_CACHE:
+        return "cache";
     }
     return "?";
 }
@@ -160,9 +166,12 @@ static const char *description(const struct registry_entry *e)
     if (e->driver == NULL)
         return "not compiled in";
     switch (e->kind) {
-    case BACKEND_STORE: return ((const struct store_driver *)e->driver)->description;
-    case BACKEND_SEARCH: return ((const struct search_driver *)e->driver)->description;
-    case BACKEND_CACHE: return ((const struct cache_driver *)e->driver)->description;
+    case BACKEND_STORE:
+        return ((const struct store_driver *)e->driver)->description;
+    case BACKEND_SEARCH:
+        return ((const struct search_driver *)e->driver)->description;
+    case BACKEND_CACHE:
+        return ((const struct cache_driver *)e->driver)->description;
     }
     return "";
 }
@@ -171,8 +180,8 @@ void registry_print(FILE *out)
 {
     for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++) {
         const struct registry_entry *e = &registry[i];
-        fprintf(out, "%-7s %-14s %-3s %s\n", kind_label(e->kind), e->name,
-                e->driver ? "yes" : "no", description(e));
+        fprintf(out, "%-7s %-14s %-3s %s\n", kind_label(e->kind), e->name, e->driver ? "yes" : "no",
+                description(e));
     }
     fprintf(out, "%-7s %-14s %-3s %s\n", "search", "none", "yes", "search disabled (503)");
     fprintf(out, "%-7s %-14s %-3s %s\n", "cache", "none", "yes", "no response cache");

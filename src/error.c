@@ -63,19 +63,32 @@ void error_prefix(struct error *err, const char *fmt, ...)
 const char *error_code_name(enum error_code code)
 {
     switch (code) {
-    case ERR_NONE: return "none";
-    case ERR_INVALID: return "invalid";
-    case ERR_NOT_FOUND: return "not_found";
-    case ERR_CONFLICT: return "conflict";
-    case ERR_UNAVAILABLE: return "unavailable";
-    case ERR_TOO_LARGE: return "too_large";
-    case ERR_UNSUPPORTED: return "unsupported_media_type";
-    case ERR_METHOD: return "method_not_allowed";
-    case ERR_UNAUTHORIZED: return "unauthorized";
-    case ERR_FORBIDDEN: return "forbidden";
-    case ERR_CONFIG: return "config";
-    case ERR_IO: return "io";
-    case ERR_INTERNAL: return "internal";
+    case ERR_NONE:
+        return "none";
+    case ERR_INVALID:
+        return "invalid";
+    case ERR_NOT_FOUND:
+        return "not_found";
+    case ERR_CONFLICT:
+        return "conflict";
+    case ERR_UNAVAILABLE:
+        return "unavailable";
+    case ERR_TOO_LARGE:
+        return "too_large";
+    case ERR_UNSUPPORTED:
+        return "unsupported_media_type";
+    case ERR_METHOD:
+        return "method_not_allowed";
+    case ERR_UNAUTHORIZED:
+        return "unauthorized";
+    case ERR_FORBIDDEN:
+        return "forbidden";
+    case ERR_CONFIG:
+        return "config";
+    case ERR_IO:
+        return "io";
+    case ERR_INTERNAL:
+        return "internal";
     }
     return "unknown";
 }
