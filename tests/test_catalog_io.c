@@ -426,6 +426,18 @@ START_TEST(same_key_twice_names_both_lines)
     ck_assert_str_eq(json_string_value(json_object_get(org, "name")), "Test Institute");
     json_decref(org);
     free(report);
+
+    /* two keys, one uuid */
+    ck_assert_int_eq(import_text(store,
+                                 "{\"kind\":\"subject\",\"slug\":\"one\",\"name\":\"One\","
+                                 "\"uuid\":\"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d\"}\n"
+                                 "{\"kind\":\"subject\",\"slug\":\"two\",\"name\":\"Two\","
+                                 "\"uuid\":\"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d\"}\n",
+                                 false, NULL, &summary, &err),
+                     -1);
+    ck_assert_str_eq(err.field, "uuid");
+    ck_assert_msg(strstr(err.message, "f.jsonl:2: uuid: ") == err.message, "%s", err.message);
+    ck_assert_ptr_nonnull(strstr(err.message, "line 1"));
     close_store(store);
 }
 END_TEST
