@@ -94,11 +94,15 @@ void setting_name(const struct setting *s, char *buf, size_t size)
 
 const struct setting *setting_find(const char *name)
 {
-    char buf[128];
+    /* Compared in place: config_get calls this, possibly per request. */
+    const char *dot = strchr(name, '.');
+    size_t sec_len = dot ? (size_t)(dot - name) : 0;
+    const char *key = dot ? dot + 1 : name;
     for (size_t i = 0; i < config_settings_count; i++) {
-        setting_name(&config_settings[i], buf, sizeof buf);
-        if (strcmp(buf, name) == 0)
-            return &config_settings[i];
+        const struct setting *s = &config_settings[i];
+        if (strlen(s->section) == sec_len && strncmp(s->section, name, sec_len) == 0 &&
+            strcmp(s->key, key) == 0)
+            return s;
     }
     return NULL;
 }
@@ -530,7 +534,7 @@ const struct setting *setting_suggest(const char *name)
             best = s;
         }
     }
-    size_t limit = strlen(name) / 4 + 1;
+    size_t limit = strlen(name) / 5 + 1;
     if (limit > 3)
         limit = 3;
     return best_d <= limit ? best : NULL;
