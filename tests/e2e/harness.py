@@ -365,3 +365,21 @@ class ServerTestCase(unittest.TestCase):
             self.assertIsInstance(r.json[field], list, r)
             self.assertTrue(r.json[field] and all(isinstance(m, str) and m for m in r.json[field]),
                             r)
+
+
+def by_kind(records):
+    """{kind: [record, ...]} with runs nested in courses flattened out as
+    course_run records (their "course" filled in)."""
+    out = {}
+    for rec in records:
+        rec = dict(rec)
+        runs = rec.pop("course_runs", None) if rec["kind"] == "course" else None
+        out.setdefault(rec["kind"], []).append(rec)
+        for run in runs or []:
+            run = dict(run, kind="course_run", course=rec["key"])
+            out.setdefault("course_run", []).append(run)
+    return out
+
+
+def is_public_run(run):
+    return run.get("status") == "published" and not run.get("hidden")
