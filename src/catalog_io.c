@@ -325,7 +325,7 @@ static int remember_uuid(struct import *im, enum entity_kind kind, size_t line, 
  * "course_runs[1].key". */
 static void nest_field(struct error *cause, size_t i)
 {
-    char field[sizeof cause->field + 32];
+    char field[sizeof cause->field + 64];
     snprintf(field, sizeof field, "course_runs[%zu].%s", i, cause->field);
     snprintf(cause->field, sizeof cause->field, "%.63s", field);
 }
