@@ -57,7 +57,17 @@ void error_prefix(struct error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    /* Truncation is acceptable: the message is for people, and the prefix
+     * (file and line) is what matters most. */
+    size_t used = strnlen(prefix, sizeof prefix - 1);
+    if (used > sizeof err->message - 3)
+        used = sizeof err->message - 3;
+    memcpy(err->message, prefix, used);
+    memcpy(err->message + used, ": ", 2);
+    size_t room = sizeof err->message - used - 2;
+    size_t old_len = strnlen(old, room - 1);
+    memcpy(err->message + used + 2, old, old_len);
+    err->message[used + 2 + old_len] = '\0';
 }
 
 const char *error_code_name(enum error_code code)
