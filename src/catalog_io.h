@@ -33,8 +33,10 @@ int catalog_import(struct store *store, FILE *in, const char *name,
                    struct import_summary *summary, struct error *err);
 
 /* Writes every record in dependency order (organizations, subjects,
- * program types, courses with nested runs, programs, pathways), each kind
- * in natural key order, so that export -> import -> export is identical. */
+ * program types, courses, course runs as their own lines, programs,
+ * pathways), each kind in natural key order with sorted fields, so that
+ * export -> import -> export is identical.  A pathway's store-assigned id
+ * is not exported; its uuid is its identity. */
 int catalog_export(struct store *store, FILE *out, struct error *err);
 
 #endif

@@ -144,8 +144,8 @@ static void close_store(struct config *config, struct store *store)
 
 static void print_import_summary(const struct import_summary *summary)
 {
-    fprintf(stderr, "import: %zu lines, %zu records written, %zu invalid", summary->lines,
-            summary->written, summary->invalid);
+    fprintf(stderr, "import: %zu lines, %zu records written, %zu unchanged, %zu invalid",
+            summary->lines, summary->written, summary->unchanged, summary->invalid);
     const char *sep = " (";
     for (int kind = 0; kind < ENTITY_KIND_COUNT; kind++) {
         if (summary->by_kind[kind] == 0)
