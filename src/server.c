@@ -441,7 +441,12 @@ static void init_id_prefix(struct server *srv)
 static void drain(struct server *srv, struct MHD_Daemon *daemon, int64_t timeout_s)
 {
     atomic_store(&srv->draining, true);
+    /* Closing the listening socket at once (rather than after the drain)
+     * makes new connections fail fast, so a load balancer moves on instead
+     * of queueing clients in a backlog nobody will accept from. */
     MHD_socket listen_fd = MHD_quiesce_daemon(daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     int left = atomic_load(&srv->in_flight);
@@ -459,8 +464,6 @@ static void drain(struct server *srv, struct MHD_Daemon *daemon, int64_t timeout
         }
     }
     MHD_stop_daemon(daemon);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
 }
 
 int server_run(struct app *app, struct error *err)
@@ -488,12 +491,12 @@ int server_run(struct app *app, struct error *err)
         flags |= MHD_USE_IPv6;
     int64_t threads = config_int(cfg, "server.threads");
     struct MHD_Daemon *daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config_int(cfg, "server.connection_timeout"),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)config_int(cfg, "server.max_connections"),
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(threads > 1 ? threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)config_int(cfg, "server.connection_timeout"), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)config_int(cfg, "server.max_connections"), MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
     if (daemon == NULL) {
         const char *why = bind_failure(&addr, addr_len);
         restore_signals(old);
