@@ -82,7 +82,13 @@ enum entity_write {
  * nest "course_runs" (each a run document; "course" is filled in): they
  * come back canonical under "course_runs" for the caller to write.
  * On failure returns -1 with ERR_INVALID and err->field naming the field
- * ("course_runs[1].seats[0].price" for nested ones). */
+ * ("course_runs[1].seats[0].price" for nested ones; "non_field_errors"
+ * when input is not an object); err->message is DRF's wording.
+ * "modified" (courses, runs, programs) keeps a valid given instant and is
+ * otherwise set to clock_now().  mode does not change the checks: PUT
+ * needs every required field, as create does; a caller replacing a record
+ * copies the stored uuid into input first (else a new one is generated)
+ * and checks that the key did not change. */
 int entity_normalize(enum entity_kind kind, const json_t *input, enum entity_write mode,
                      json_t **out, struct error *err);
 
