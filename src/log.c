@@ -128,7 +128,7 @@ static void stop_flusher(void)
 
 int log_open(const char *path, enum log_level level, bool access, struct error *err)
 {
-    int fd;
+    int fd = STDERR_FILENO;
     if (open_file(path, &fd, err) != 0)
         return -1;
     log_close();
@@ -156,7 +156,7 @@ int log_reopen(struct error *err)
         pthread_mutex_unlock(&g.lock);
         return 0;
     }
-    int fd;
+    int fd = STDERR_FILENO;
     if (open_file(g.path, &fd, err) != 0) {
         pthread_mutex_unlock(&g.lock);
         return -1;
@@ -184,7 +184,8 @@ void log_close(void)
     pthread_mutex_unlock(&g.lock);
 }
 
-/* "2026-01-02T03:04:05.678Z" into out (at least 25 bytes). */
+/* "2026-01-02T03:04:05.678Z" into out (96 bytes leave room for any
+ * year the compiler can imagine). */
 static void format_now(char *out, size_t size)
 {
     struct timespec ts;
@@ -200,7 +201,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (level < g.level)
         return;
     char line[LINE_MAX_BYTES];
-    char now[32];
+    char now[96];
     format_now(now, sizeof now);
     int head = snprintf(line, sizeof line, "%s %s: ", now, level_names[level]);
     va_list ap;
@@ -281,7 +282,7 @@ void log_access(const char *method, const char *path, int status, uint64_t durat
     if (!g.access)
         return;
     char line[LINE_MAX_BYTES];
-    char now[32];
+    char now[96];
     format_now(now, sizeof now);
     size_t n = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"method\":\"", now);
     n += json_escape(line + n, 32, method);
