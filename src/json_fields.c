@@ -459,8 +459,13 @@ static int check_string_like(const struct jf_field *f, const json_t *value, cons
 static int check_enum(const struct jf_field *f, const json_t *value, const char *path, json_t **out,
                       struct error *err)
 {
-    if (!json_is_string(value))
-        return invalid(err, path, "\"%s\" is not a valid choice.", jf_type_name(value));
+    if (!json_is_string(value)) {
+        /* DRF quotes the input as Python prints it; JSON text is close. */
+        char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+        invalid(err, path, "\"%.200s\" is not a valid choice.", text ? text : "?");
+        free(text);
+        return -1;
+    }
     const char *text = json_string_value(value);
     for (const char *const *c = f->choices; c != NULL && *c != NULL; c++) {
         if (strcmp(*c, text) == 0) {

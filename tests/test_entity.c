@@ -523,7 +523,7 @@ static const struct bad_case {
     {ENTITY_COURSE_RUN, "{\"pacing_type\": \"instructor-paced\"}", NULL, "pacing_type",
      "\"instructor-paced\" is not a valid choice."},
     {ENTITY_COURSE_RUN, "{\"status\": \"archived\"}", NULL, "status", "is not a valid choice."},
-    {ENTITY_COURSE_RUN, "{\"status\": 1}", NULL, "status", "is not a valid choice."},
+    {ENTITY_COURSE_RUN, "{\"status\": 1}", NULL, "status", "\"1\" is not a valid choice."},
     {ENTITY_PROGRAM, "{\"status\": \"published\"}", NULL, "status", "is not a valid choice."},
     {ENTITY_PATHWAY, "{\"pathway_type\": \"other\"}", NULL, "pathway_type",
      "is not a valid choice."},
