@@ -172,9 +172,9 @@ struct search_driver {
     /* Fills *result (caller-owned, search_result_clear) for request. */
     int (*query)(struct search *search, const struct search_request *request,
                  struct search_result *result, struct error *err);
-    /* Typeahead: prefix is user text (the driver folds it into words, the
-     * last one a prefix) matched against titles, keys and organization
-     * names.  *out (caller-owned) is {"course": [...], "courserun": [...],
+    /* Typeahead: prefix is user text, folded into words, each matched as
+     * the start of a word of a title, key or organization name (all must
+     * match).  *out (caller-owned) is {"course": [...], "courserun": [...],
      * "program": [...]}, each at most limit hit objects, best first.  A
      * prefix without any word gives empty lists. */
     int (*suggest)(struct search *search, const char *prefix, size_t limit, bool public_only,

@@ -1,0 +1,1132 @@
+/*
+ * fts5 - the express search driver: SQLite FTS5 in a sibling file of the
+ * store (store.path + "-search"; ":memory:" when the store is in memory).
+ *
+ * Tables:
+ *   docs    one row per document: natural key, visibility, dates (epoch
+ *           seconds, for availability and boosts computed at query time),
+ *           title (for sorting) and the hit JSON to return.
+ *   fts     FTS5 over title, short_description, full_description, org,
+ *           key, subject (rowid = docs.id), tokenized with unicode61
+ *           remove_diacritics 2, the folding search_query applies to q.
+ *   facets  (doc, field, value) rows, so that facet counts over the whole
+ *           hit set are a join and a GROUP BY, never JSON parsed per hit.
+ *
+ * A query tree becomes one FTS5 MATCH expression in which every word is a
+ * quoted string ("word" or "pre"*), so user text cannot inject FTS5 syntax;
+ * the parts FTS5 cannot say (a NOT with nothing positive beside it, an OR
+ * over a negation) become rowid set operations outside MATCH.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "search.h"
+#include "search_query.h"
+
+#define SOON_SECONDS (60 * 24 * 3600)
+
+/* bm25 weights, in fts column order: title above short description above
+ * full description; keys, organizations and subjects in between. */
+#define BM25_WEIGHTS "10.0, 4.0, 1.0, 3.0, 5.0, 3.0"
+
+struct fts5 {
+    struct search base;
+    sqlite3 *db;
+    pthread_mutex_t lock;
+};
+
+static const char *const content_names[SEARCH_CONTENT_COUNT] = {"course", "courserun", "program"};
+
+enum facet_field {
+    F_ORGANIZATIONS,
+    F_SUBJECTS,
+    F_LEVEL_TYPE,
+    F_LANGUAGE,
+    F_PACING_TYPE,
+    F_SEAT_TYPES,
+    F_CONTENT_TYPE,
+    F_REPORTED, /* fields below are for picks only */
+    F_ORG = F_REPORTED,
+    F_COUNT
+};
+
+static const char *const facet_names[F_COUNT] = {"organizations", "subjects",    "level_type",
+                                                 "language",      "pacing_type", "seat_types",
+                                                 "content_type",  "org"};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS docs("
+    " id INTEGER PRIMARY KEY, content INTEGER NOT NULL, key TEXT NOT NULL,"
+    " public INTEGER NOT NULL, title TEXT NOT NULL, start INTEGER, end_ INTEGER,"
+    " enr_start INTEGER, enr_end INTEGER, self_paced INTEGER NOT NULL, hit TEXT NOT NULL,"
+    " UNIQUE(content, key));"
+    "CREATE INDEX IF NOT EXISTS docs_start ON docs(start);"
+    "CREATE TABLE IF NOT EXISTS facets(doc INTEGER NOT NULL, field INTEGER NOT NULL,"
+    " value TEXT NOT NULL, PRIMARY KEY(doc, field, value)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS facets_value ON facets(field, value);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, short_description,"
+    " full_description, org, key, subject, tokenize='unicode61 remove_diacritics 2',"
+    " prefix='2 3');";
+
+static int db_error(sqlite3 *db, struct error *err, const char *what)
+{
+    int rc = sqlite3_errcode(db);
+    enum error_code code = ERR_INTERNAL;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ||
+        rc == SQLITE_FULL || rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+        code = ERR_UNAVAILABLE;
+    return error_set(err, code, "search index (fts5): %s: %s", what, sqlite3_errmsg(db));
+}
+
+/* ---- SQL text with parameters ---- */
+
+struct param {
+    bool is_text;
+    char *text; /* owned */
+    sqlite3_int64 num;
+};
+
+struct sql {
+    char *buf;
+    size_t len, cap;
+    struct param *params;
+    size_t n_params, cap_params;
+    bool oom;
+};
+
+static void sql_add(struct sql *s, const char *text)
+{
+    size_t n = strlen(text);
+    if (s->oom)
+        return;
+    if (s->len + n + 1 > s->cap) {
+        size_t cap = (s->len + n + 1) * 2;
+        char *grown = realloc(s->buf, cap);
+        if (grown == NULL) {
+            s->oom = true;
+            return;
+        }
+        s->buf = grown;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, text, n + 1);
+    s->len += n;
+}
+
+static void sql_addf(struct sql *s, const char *fmt, long long v)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, fmt, v);
+    sql_add(s, tmp);
+}
+
+static struct param *sql_param(struct sql *s)
+{
+    if (s->oom)
+        return NULL;
+    if (s->n_params == s->cap_params) {
+        size_t cap = s->cap_params ? 2 * s->cap_params : 8;
+        struct param *grown = realloc(s->params, cap * sizeof *grown);
+        if (grown == NULL) {
+            s->oom = true;
+            return NULL;
+        }
+        s->params = grown;
+        s->cap_params = cap;
+    }
+    struct param *p = &s->params[s->n_params++];
+    memset(p, 0, sizeof *p);
+    return p;
+}
+
+/* Appends "?" bound to text; takes ownership of text (which may be NULL
+ * after an allocation failure). */
+static void sql_text_param(struct sql *s, char *text)
+{
+    struct param *p = text ? sql_param(s) : NULL;
+    if (p == NULL) {
+        free(text);
+        s->oom = true;
+        return;
+    }
+    p->is_text = true;
+    p->text = text;
+    sql_add(s, "?");
+}
+
+static void sql_free(struct sql *s)
+{
+    for (size_t i = 0; i < s->n_params; i++)
+        free(s->params[i].text);
+    free(s->params);
+    free(s->buf);
+    memset(s, 0, sizeof *s);
+}
+
+static int sql_prepare(sqlite3 *db, const struct sql *s, sqlite3_stmt **st, struct error *err)
+{
+    if (s->oom)
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    if (sqlite3_prepare_v2(db, s->buf, -1, st, NULL) != SQLITE_OK)
+        return db_error(db, err, "prepare");
+    for (size_t i = 0; i < s->n_params; i++) {
+        const struct param *p = &s->params[i];
+        if (p->is_text)
+            sqlite3_bind_text(*st, (int)i + 1, p->text, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_int64(*st, (int)i + 1, p->num);
+    }
+    return 0;
+}
+
+/* ---- query tree to FTS5 ---- */
+
+static bool expressible(const struct search_node *node);
+
+static bool positive(const struct search_node *node)
+{
+    return node->type != SEARCH_NOT && node->type != SEARCH_ALL;
+}
+
+static bool expressible(const struct search_node *node)
+{
+    switch (node->type) {
+    case SEARCH_TERM:
+    case SEARCH_PHRASE:
+        return true;
+    case SEARCH_OR:
+        for (size_t i = 0; i < node->n_children; i++)
+            if (!positive(node->children[i]) || !expressible(node->children[i]))
+                return false;
+        return node->n_children > 0;
+    case SEARCH_AND: {
+        bool any = false;
+        for (size_t i = 0; i < node->n_children; i++) {
+            const struct search_node *c = node->children[i];
+            if (c->type == SEARCH_NOT) {
+                if (!expressible(c->children[0]))
+                    return false;
+            } else if (c->type == SEARCH_ALL || !expressible(c)) {
+                return false;
+            } else {
+                any = true;
+            }
+        }
+        return any;
+    }
+    default:
+        return false;
+    }
+}
+
+static const char *column_of(const char *field)
+{
+    /* The tree's field names are the fts column names but for none. */
+    if (field == NULL)
+        return NULL;
+    if (strcmp(field, "title") == 0 || strcmp(field, "org") == 0 || strcmp(field, "key") == 0 ||
+        strcmp(field, "subject") == 0)
+        return field;
+    return NULL;
+}
+
+/* A quoted FTS5 string: any '"' doubled, so text is always one string. */
+static void fts_quote(struct sql *s, const char *text)
+{
+    sql_add(s, "\"");
+    for (const char *p = text; *p; p++) {
+        char c[2] = {*p, 0};
+        sql_add(s, *p == '"' ? "\"\"" : c);
+    }
+    sql_add(s, "\"");
+}
+
+/* Writes the MATCH expression of an expressible node into s (a scratch
+ * buffer with no parameters). */
+static void fts_expr(struct sql *s, const struct search_node *node)
+{
+    switch (node->type) {
+    case SEARCH_TERM:
+    case SEARCH_PHRASE: {
+        const char *col = column_of(node->field);
+        if (col) {
+            sql_add(s, "{");
+            sql_add(s, col);
+            sql_add(s, "} : ");
+        }
+        fts_quote(s, node->text ? node->text : "");
+        if (node->prefix)
+            sql_add(s, "*");
+        return;
+    }
+    case SEARCH_OR:
+        sql_add(s, "(");
+        for (size_t i = 0; i < node->n_children; i++) {
+            sql_add(s, i ? " OR " : "");
+            fts_expr(s, node->children[i]);
+        }
+        sql_add(s, ")");
+        return;
+    case SEARCH_AND: {
+        size_t n = 0;
+        sql_add(s, "((");
+        for (size_t i = 0; i < node->n_children; i++)
+            if (positive(node->children[i])) {
+                sql_add(s, n++ ? " AND " : "");
+                fts_expr(s, node->children[i]);
+            }
+        sql_add(s, ")");
+        for (size_t i = 0; i < node->n_children; i++)
+            if (node->children[i]->type == SEARCH_NOT) {
+                sql_add(s, " NOT ");
+                fts_expr(s, node->children[i]->children[0]);
+            }
+        sql_add(s, ")");
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+static char *fts_expr_text(const struct search_node *node)
+{
+    struct sql s = {0};
+    sql_add(&s, "");
+    fts_expr(&s, node);
+    if (s.oom) {
+        free(s.buf);
+        return NULL;
+    }
+    return s.buf;
+}
+
+/* A SELECT of the ids of documents matching node, whatever its shape. */
+static void set_sql(struct sql *s, const struct search_node *node)
+{
+    if (expressible(node)) {
+        sql_add(s, "SELECT rowid AS id FROM fts WHERE fts MATCH ");
+        sql_text_param(s, fts_expr_text(node));
+        return;
+    }
+    switch (node->type) {
+    case SEARCH_AND: {
+        size_t n = 0;
+        for (size_t i = 0; i < node->n_children; i++)
+            if (node->children[i]->type != SEARCH_NOT) {
+                sql_add(s, n++ ? " INTERSECT SELECT id FROM (" : "SELECT id FROM (");
+                set_sql(s, node->children[i]);
+                sql_add(s, ")");
+            }
+        if (n == 0)
+            sql_add(s, "SELECT id FROM docs");
+        for (size_t i = 0; i < node->n_children; i++)
+            if (node->children[i]->type == SEARCH_NOT) {
+                sql_add(s, " EXCEPT SELECT id FROM (");
+                set_sql(s, node->children[i]->children[0]);
+                sql_add(s, ")");
+            }
+        return;
+    }
+    case SEARCH_OR:
+        for (size_t i = 0; i < node->n_children; i++) {
+            sql_add(s, i ? " UNION SELECT id FROM (" : "SELECT id FROM (");
+            set_sql(s, node->children[i]);
+            sql_add(s, ")");
+        }
+        return;
+    case SEARCH_NOT:
+        sql_add(s, "SELECT id FROM docs EXCEPT SELECT id FROM (");
+        set_sql(s, node->children[0]);
+        sql_add(s, ")");
+        return;
+    default: /* ALL */
+        sql_add(s, "SELECT id FROM docs");
+        return;
+    }
+}
+
+/* The hit set as "FROM (...) m JOIN docs d ON d.id = m.id WHERE ..." with
+ * m.rank (bm25, lower is better; 0 without words) when ranked. */
+static int from_where(struct sql *s, const struct search_request *rq, bool ranked,
+                      struct error *err)
+{
+    const struct search_node *root = rq->query;
+    const struct search_node *const *kids = &root;
+    size_t n_kids = root ? 1 : 0;
+    if (root && root->type == SEARCH_AND) {
+        kids = (const struct search_node *const *)root->children;
+        n_kids = root->n_children;
+    }
+
+    /* One MATCH for every part FTS5 can say, so bm25 sees all the words. */
+    struct sql expr = {0};
+    size_t n_pos = 0;
+    sql_add(&expr, "((");
+    for (size_t i = 0; i < n_kids; i++)
+        if (positive(kids[i]) && expressible(kids[i])) {
+            sql_add(&expr, n_pos++ ? " AND " : "");
+            fts_expr(&expr, kids[i]);
+        }
+    sql_add(&expr, ")");
+    for (size_t i = 0; n_pos > 0 && i < n_kids; i++)
+        if (kids[i]->type == SEARCH_NOT && expressible(kids[i]->children[0])) {
+            sql_add(&expr, " NOT ");
+            fts_expr(&expr, kids[i]->children[0]);
+        }
+    sql_add(&expr, ")");
+
+    if (n_pos > 0) {
+        sql_add(s, ranked ? "FROM (SELECT rowid AS id, bm25(fts, " BM25_WEIGHTS
+                            ") AS rank FROM fts WHERE fts MATCH "
+                          : "FROM (SELECT rowid AS id FROM fts WHERE fts MATCH ");
+        sql_text_param(s, expr.oom ? NULL : expr.buf);
+        expr.buf = NULL;
+        sql_add(s, ") m JOIN docs d ON d.id = m.id WHERE 1");
+    } else {
+        sql_add(s, ranked ? "FROM (SELECT id, 0.0 AS rank FROM docs) m JOIN docs d ON d.id = m.id"
+                            " WHERE 1"
+                          : "FROM docs d WHERE 1");
+    }
+    sql_free(&expr);
+
+    for (size_t i = 0; i < n_kids; i++) {
+        const struct search_node *c = kids[i];
+        if (c->type == SEARCH_ALL || (positive(c) && expressible(c)))
+            continue;
+        if (c->type == SEARCH_NOT) {
+            if (n_pos > 0 && expressible(c->children[0]))
+                continue;
+            sql_add(s, " AND d.id NOT IN (");
+            set_sql(s, c->children[0]);
+        } else {
+            sql_add(s, " AND d.id IN (");
+            set_sql(s, c);
+        }
+        sql_add(s, ")");
+    }
+
+    if (rq->content_mask != 0) {
+        sql_add(s, " AND d.content IN (-1");
+        for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
+            if (rq->content_mask & (1u << c))
+                sql_addf(s, ", %lld", c);
+        sql_add(s, ")");
+    }
+    if (rq->public_only)
+        sql_add(s, " AND d.public = 1");
+    if (rq->start_gte)
+        sql_addf(s, " AND d.start >= %lld", (long long)rq->start_gte);
+    if (rq->start_lte)
+        sql_addf(s, " AND d.start <= %lld", (long long)rq->start_lte);
+
+    long long now = (long long)rq->now, soon = now + SOON_SECONDS;
+    if (rq->availability != NULL) {
+        const char *a = rq->availability;
+        if (strcmp(a, "archived") == 0) {
+            sql_addf(s, " AND d.end_ < %lld", now);
+        } else {
+            sql_addf(s, " AND (d.end_ IS NULL OR d.end_ >= %lld)", now);
+            if (strcmp(a, "current") == 0)
+                sql_addf(s, " AND d.start <= %lld", now);
+            else if (strcmp(a, "starting_soon") == 0)
+                sql_addf(s, " AND d.start > %lld", now), sql_addf(s, " AND d.start <= %lld", soon);
+            else if (strcmp(a, "upcoming") == 0)
+                sql_addf(s, " AND (d.start IS NULL OR d.start > %lld)", soon);
+            else
+                return error_set_field(err, ERR_INVALID, "availability",
+                                       "availability must be current, starting_soon, upcoming "
+                                       "or archived, not '%.40s'",
+                                       a);
+        }
+    }
+    for (size_t i = 0; i < rq->n_picks; i++) {
+        int f = -1;
+        for (int k = 0; k < F_COUNT; k++)
+            if (rq->picks[i].field && strcmp(rq->picks[i].field, facet_names[k]) == 0)
+                f = k;
+        if (f < 0 || rq->picks[i].value == NULL)
+            return error_set_field(err, ERR_INVALID, "selected_facets",
+                                   "unknown facet field '%.40s'",
+                                   rq->picks[i].field ? rq->picks[i].field : "");
+        sql_addf(s, " AND d.id IN (SELECT doc FROM facets WHERE field = %lld AND value = ", f);
+        sql_text_param(s, strdup(rq->picks[i].value));
+        sql_add(s, ")");
+    }
+    return 0;
+}
+
+static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hits,
+                    struct error *err)
+{
+    struct sql s = {0};
+    long long now = (long long)rq->now;
+    char boost[512];
+    /* Boosts worth keeping from course-discovery, computed now: enrollable
+     * now, self-paced, starting in the future.  Small, so that they order
+     * hits of similar relevance without beating a title match. */
+    snprintf(boost, sizeof boost,
+             "(1.0 + 0.05 * ((d.enr_start IS NULL OR d.enr_start <= %lld) AND"
+             " (d.enr_end IS NULL OR d.enr_end >= %lld)) + 0.05 * d.self_paced"
+             " + 0.05 * coalesce(d.start > %lld, 0))",
+             now, now, now);
+    sql_add(&s, "SELECT d.content, d.key, d.hit, -m.rank * ");
+    sql_add(&s, boost);
+    sql_add(&s, " AS score ");
+    if (from_where(&s, rq, true, err) != 0) {
+        sql_free(&s);
+        return -1;
+    }
+    switch (rq->sort) {
+    case SEARCH_SORT_START:
+        sql_add(&s, " ORDER BY d.start IS NULL, d.start, d.id");
+        break;
+    case SEARCH_SORT_START_DESC:
+        sql_add(&s, " ORDER BY d.start IS NULL, d.start DESC, d.id");
+        break;
+    case SEARCH_SORT_TITLE:
+        sql_add(&s, " ORDER BY d.title, d.id");
+        break;
+    default:
+        sql_add(&s, " ORDER BY score DESC, d.title, d.id");
+    }
+    sql_addf(&s, " LIMIT %lld", (long long)rq->limit);
+    sql_addf(&s, " OFFSET %lld", (long long)rq->offset);
+
+    sqlite3_stmt *st = NULL;
+    int rc = sql_prepare(fx->db, &s, &st, err);
+    sql_free(&s);
+    if (rc != 0)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int content = sqlite3_column_int(st, 0);
+        json_t *doc = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        json_t *hit = json_pack("{s:s, s:s, s:f, s:o}", "content_type",
+                                content_names[content % SEARCH_CONTENT_COUNT], "key",
+                                (const char *)sqlite3_column_text(st, 1), "score",
+                                sqlite3_column_double(st, 3), "doc", doc ? doc : json_object());
+        if (hit == NULL || json_array_append_new(hits, hit) != 0) {
+            sqlite3_finalize(st);
+            return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        db_error(fx->db, err, "query");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Total and, when facets is not NULL, the availability counts. */
+static int run_counts(struct fts5 *fx, const struct search_request *rq, size_t *total,
+                      json_t *queries, struct error *err)
+{
+    struct sql s = {0};
+    long long now = (long long)rq->now, soon = now + SOON_SECONDS;
+    char sums[640];
+    snprintf(sums, sizeof sums,
+             "SELECT count(*), total(d.end_ < %lld),"
+             " total((d.end_ IS NULL OR d.end_ >= %lld) AND d.start <= %lld),"
+             " total((d.end_ IS NULL OR d.end_ >= %lld) AND d.start > %lld AND d.start <= %lld),"
+             " total((d.end_ IS NULL OR d.end_ >= %lld) AND (d.start IS NULL OR d.start > %lld)) ",
+             now, now, now, now, now, soon, now, soon);
+    sql_add(&s, queries ? sums : "SELECT count(*) ");
+    if (from_where(&s, rq, false, err) != 0) {
+        sql_free(&s);
+        return -1;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sql_prepare(fx->db, &s, &st, err);
+    sql_free(&s);
+    if (rc != 0)
+        return -1;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_error(fx->db, err, "count");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    *total = (size_t)sqlite3_column_int64(st, 0);
+    if (queries) {
+        static const char *const names[] = {"availability_archived", "availability_current",
+                                            "availability_starting_soon", "availability_upcoming"};
+        for (int i = 0; i < 4; i++)
+            json_object_set_new(queries, names[i],
+                                json_integer((json_int_t)sqlite3_column_double(st, i + 1)));
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int run_facets(struct fts5 *fx, const struct search_request *rq, json_t *fields,
+                      struct error *err)
+{
+    struct sql s = {0};
+    for (int f = 0; f < F_REPORTED; f++)
+        json_object_set_new(fields, facet_names[f], json_object());
+    sql_add(&s, "SELECT f.field, f.value, count(*) ");
+    if (from_where(&s, rq, false, err) != 0) {
+        sql_free(&s);
+        return -1;
+    }
+    /* Join facets last so the filters run once per document. */
+    char *tail = strstr(s.buf ? s.buf : "", " WHERE 1");
+    if (tail == NULL || s.oom) {
+        sql_free(&s);
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    size_t at = (size_t)(tail - s.buf);
+    struct sql t = s; /* splice " JOIN facets f ..." before the WHERE */
+    char *rest = strdup(s.buf + at);
+    t.len = at;
+    t.buf[at] = '\0';
+    sql_add(&t, " JOIN facets f ON f.doc = d.id");
+    sql_add(&t, rest ? rest : "");
+    t.oom |= rest == NULL;
+    free(rest);
+    sql_addf(&t, " AND f.field < %lld GROUP BY f.field, f.value", F_REPORTED);
+    sqlite3_stmt *st = NULL;
+    int rc = sql_prepare(fx->db, &t, &st, err);
+    sql_free(&t);
+    if (rc != 0)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int f = sqlite3_column_int(st, 0);
+        if (f < 0 || f >= F_REPORTED)
+            continue;
+        json_object_set_new(json_object_get(fields, facet_names[f]),
+                            (const char *)sqlite3_column_text(st, 1),
+                            json_integer(sqlite3_column_int64(st, 2)));
+    }
+    if (rc != SQLITE_DONE) {
+        db_error(fx->db, err, "facets");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int fts5_query(struct search *search, const struct search_request *rq,
+                      struct search_result *result, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    memset(result, 0, sizeof *result);
+    result->hits = json_array();
+    if (rq->want_facets)
+        result->facets = json_pack("{s:{}, s:{}}", "fields", "queries");
+    if (result->hits == NULL || (rq->want_facets && result->facets == NULL)) {
+        search_result_clear(result);
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    pthread_mutex_lock(&fx->lock);
+    int rc = run_counts(fx, rq, &result->total,
+                        rq->want_facets ? json_object_get(result->facets, "queries") : NULL, err);
+    if (rc == 0 && rq->limit > 0 && rq->offset < result->total)
+        rc = run_hits(fx, rq, result->hits, err);
+    if (rc == 0 && rq->want_facets)
+        rc = run_facets(fx, rq, json_object_get(result->facets, "fields"), err);
+    pthread_mutex_unlock(&fx->lock);
+    if (rc != 0)
+        search_result_clear(result);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+static int exec(sqlite3 *db, const char *sql, struct error *err)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(db, err, sql);
+    return 0;
+}
+
+static int content_of(const char *name)
+{
+    for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
+        if (name && strcmp(name, content_names[c]) == 0)
+            return c;
+    return -1;
+}
+
+/* Optional string member: absent or null gives NULL; any other type is
+ * an error. */
+static int opt_string(const json_t *doc, size_t i, const char *name, const char **out,
+                      struct error *err)
+{
+    const json_t *v = json_object_get(doc, name);
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s: expected a string", i,
+                               name);
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int opt_strings(const json_t *doc, size_t i, const char *name, const json_t **out,
+                       struct error *err)
+{
+    const json_t *v = json_object_get(doc, name);
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s: expected a list", i, name);
+    for (size_t k = 0; k < json_array_size(v); k++)
+        if (!json_is_string(json_array_get(v, k)))
+            return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s[%zu]: expected a string",
+                                   i, name, k);
+    *out = v;
+    return 0;
+}
+
+static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt *st, int col,
+                    struct error *err)
+{
+    const char *text;
+    time_t t;
+    if (opt_string(doc, i, name, &text, err) != 0)
+        return -1;
+    if (text == NULL)
+        return sqlite3_bind_null(st, col), 0;
+    if (clock_parse_iso8601(text, &t) != 0)
+        return error_set_field(err, ERR_INVALID, "docs",
+                               "docs[%zu].%s: '%.40s' is not an ISO 8601 instant", i, name, text);
+    sqlite3_bind_int64(st, col, (sqlite3_int64)t);
+    return 0;
+}
+
+/* Joins the strings of up to two lists with ". " so FTS5 sees word
+ * boundaries between them. */
+static char *join_lists(const json_t *a, const json_t *b)
+{
+    size_t len = 1;
+    const json_t *lists[2] = {a, b};
+    for (int l = 0; l < 2; l++)
+        for (size_t k = 0; lists[l] && k < json_array_size(lists[l]); k++)
+            len += strlen(json_string_value(json_array_get(lists[l], k))) + 2;
+    char *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (int l = 0; l < 2; l++)
+        for (size_t k = 0; lists[l] && k < json_array_size(lists[l]); k++) {
+            if (out[0])
+                strcat(out, ". ");
+            strcat(out, json_string_value(json_array_get(lists[l], k)));
+        }
+    return out;
+}
+
+static bool is_public(int content, const char *status, bool hidden)
+{
+    switch (content) {
+    case SEARCH_COURSE_RUN:
+        return status && strcmp(status, "published") == 0 && !hidden;
+    case SEARCH_PROGRAM:
+        return status && (strcmp(status, "active") == 0 || strcmp(status, "retired") == 0);
+    default:
+        return (status == NULL || strcmp(status, "published") == 0) && !hidden;
+    }
+}
+
+struct writer {
+    sqlite3 *db;
+    sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts, *ins_facet;
+};
+
+static void writer_finalize(struct writer *w)
+{
+    sqlite3_finalize(w->find);
+    sqlite3_finalize(w->del_doc);
+    sqlite3_finalize(w->del_fts);
+    sqlite3_finalize(w->del_facets);
+    sqlite3_finalize(w->ins_doc);
+    sqlite3_finalize(w->ins_fts);
+    sqlite3_finalize(w->ins_facet);
+}
+
+static int writer_prepare(struct writer *w, struct error *err)
+{
+    struct {
+        sqlite3_stmt **st;
+        const char *sql;
+    } all[] = {
+        {&w->find, "SELECT id FROM docs WHERE content = ? AND key = ?"},
+        {&w->del_doc, "DELETE FROM docs WHERE id = ?"},
+        {&w->del_fts, "DELETE FROM fts WHERE rowid = ?"},
+        {&w->del_facets, "DELETE FROM facets WHERE doc = ?"},
+        {&w->ins_doc, "INSERT INTO docs(content, key, public, title, start, end_, enr_start,"
+                      " enr_end, self_paced, hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&w->ins_fts, "INSERT INTO fts(rowid, title, short_description, full_description, org,"
+                      " key, subject) VALUES (?, ?, ?, ?, ?, ?, ?)"},
+        {&w->ins_facet, "INSERT OR IGNORE INTO facets(doc, field, value) VALUES (?, ?, ?)"},
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (sqlite3_prepare_v2(w->db, all[i].sql, -1, all[i].st, NULL) != SQLITE_OK)
+            return db_error(w->db, err, "prepare");
+    return 0;
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, struct error *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : db_error(db, err, "write");
+}
+
+static int remove_id(struct writer *w, int content, const char *key, struct error *err)
+{
+    sqlite3_bind_int(w->find, 1, content);
+    sqlite3_bind_text(w->find, 2, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(w->find);
+    sqlite3_int64 id = rc == SQLITE_ROW ? sqlite3_column_int64(w->find, 0) : 0;
+    sqlite3_reset(w->find);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(w->db, err, "find");
+    if (rc == SQLITE_DONE)
+        return 0;
+    sqlite3_stmt *dels[] = {w->del_fts, w->del_facets, w->del_doc};
+    for (int i = 0; i < 3; i++) {
+        sqlite3_bind_int64(dels[i], 1, id);
+        if (step_done(w->db, dels[i], err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_facet(struct writer *w, sqlite3_int64 id, int field, const char *value,
+                     struct error *err)
+{
+    if (value == NULL)
+        return 0;
+    sqlite3_bind_int64(w->ins_facet, 1, id);
+    sqlite3_bind_int(w->ins_facet, 2, field);
+    sqlite3_bind_text(w->ins_facet, 3, value, -1, SQLITE_TRANSIENT);
+    return step_done(w->db, w->ins_facet, err);
+}
+
+static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error *err)
+{
+    const char *ctype, *key, *title, *shortd, *fulld, *level, *lang, *pacing, *status;
+    const json_t *orgs, *organizations, *subjects, *seats;
+    if (!json_is_object(doc))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu]: expected an object", i);
+    if (opt_string(doc, i, "content_type", &ctype, err) || opt_string(doc, i, "key", &key, err) ||
+        opt_string(doc, i, "title", &title, err) ||
+        opt_string(doc, i, "short_description", &shortd, err) ||
+        opt_string(doc, i, "full_description", &fulld, err) ||
+        opt_string(doc, i, "level_type", &level, err) ||
+        opt_string(doc, i, "language", &lang, err) ||
+        opt_string(doc, i, "pacing_type", &pacing, err) ||
+        opt_string(doc, i, "status", &status, err) || opt_strings(doc, i, "orgs", &orgs, err) ||
+        opt_strings(doc, i, "organizations", &organizations, err) ||
+        opt_strings(doc, i, "subjects", &subjects, err) ||
+        opt_strings(doc, i, "seat_types", &seats, err))
+        return -1;
+    int content = content_of(ctype);
+    if (content < 0)
+        return error_set_field(err, ERR_INVALID, "docs",
+                               "docs[%zu].content_type: expected course, courserun or program", i);
+    if (key == NULL || key[0] == '\0')
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].key: required", i);
+    if (title == NULL)
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].title: required", i);
+    const json_t *hidden = json_object_get(doc, "hidden");
+    if (hidden != NULL && !json_is_boolean(hidden) && !json_is_null(hidden))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].hidden: expected a boolean", i);
+    const json_t *hit = json_object_get(doc, "hit");
+    if (hit != NULL && !json_is_object(hit))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].hit: expected an object", i);
+
+    if (remove_id(w, content, key, err) != 0)
+        return -1;
+    sqlite3_stmt *st = w->ins_doc;
+    if (opt_date(doc, i, "start", st, 5, err) || opt_date(doc, i, "end", st, 6, err) ||
+        opt_date(doc, i, "enrollment_start", st, 7, err) ||
+        opt_date(doc, i, "enrollment_end", st, 8, err)) {
+        sqlite3_clear_bindings(st);
+        return -1;
+    }
+    char *hit_text = json_dumps(hit ? hit : doc, JSON_COMPACT);
+    char *org_text = join_lists(orgs, organizations);
+    char *subject_text = join_lists(subjects, NULL);
+    if (hit_text == NULL || org_text == NULL || subject_text == NULL) {
+        free(hit_text), free(org_text), free(subject_text);
+        sqlite3_clear_bindings(st);
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    sqlite3_bind_int(st, 1, content);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, is_public(content, status, json_is_true(hidden)));
+    sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, pacing && strcmp(pacing, "self_paced") == 0);
+    sqlite3_bind_text(st, 10, hit_text, -1, free);
+    int rc = step_done(w->db, st, err);
+    sqlite3_int64 id = sqlite3_last_insert_rowid(w->db);
+    if (rc == 0) {
+        st = w->ins_fts;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, shortd, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, fulld, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, org_text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, subject_text, -1, SQLITE_STATIC);
+        rc = step_done(w->db, st, err);
+    }
+    free(org_text);
+    free(subject_text);
+    const json_t *lists[] = {organizations, subjects, seats, orgs};
+    const int list_fields[] = {F_ORGANIZATIONS, F_SUBJECTS, F_SEAT_TYPES, F_ORG};
+    for (int l = 0; rc == 0 && l < 4; l++)
+        for (size_t k = 0; rc == 0 && lists[l] && k < json_array_size(lists[l]); k++)
+            rc = add_facet(w, id, list_fields[l], json_string_value(json_array_get(lists[l], k)),
+                           err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_LEVEL_TYPE, level, err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_LANGUAGE, lang, err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_PACING_TYPE, pacing, err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_CONTENT_TYPE, ctype, err);
+    return rc;
+}
+
+static int fts5_index(struct search *search, const json_t *docs, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    struct writer w = {.db = fx->db};
+    if (!json_is_array(docs))
+        return error_set_field(err, ERR_INVALID, "docs", "docs: expected a list");
+    pthread_mutex_lock(&fx->lock);
+    int rc = exec(fx->db, "BEGIN IMMEDIATE", err);
+    if (rc == 0) {
+        rc = writer_prepare(&w, err);
+        for (size_t i = 0; rc == 0 && i < json_array_size(docs); i++)
+            rc = write_doc(&w, json_array_get(docs, i), i, err);
+        writer_finalize(&w);
+        if (rc == 0)
+            rc = exec(fx->db, "COMMIT", err);
+        if (rc != 0)
+            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+static int fts5_remove(struct search *search, enum search_content content, const char *key,
+                       struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    struct writer w = {.db = fx->db};
+    if ((int)content < 0 || content >= SEARCH_CONTENT_COUNT || key == NULL)
+        return error_set(err, ERR_INVALID, "search remove: bad content type or key");
+    pthread_mutex_lock(&fx->lock);
+    int rc = exec(fx->db, "BEGIN IMMEDIATE", err);
+    if (rc == 0) {
+        rc = writer_prepare(&w, err);
+        if (rc == 0)
+            rc = remove_id(&w, (int)content, key, err);
+        writer_finalize(&w);
+        if (rc == 0)
+            rc = exec(fx->db, "COMMIT", err);
+        if (rc != 0)
+            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+static int fts5_clear(struct search *search, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    pthread_mutex_lock(&fx->lock);
+    int rc = exec(fx->db,
+                  "BEGIN IMMEDIATE; DELETE FROM fts; DELETE FROM facets; DELETE FROM docs;"
+                  " COMMIT;",
+                  err);
+    if (rc != 0)
+        sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static int fts5_count(struct search *search, size_t *out, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    pthread_mutex_lock(&fx->lock);
+    if (sqlite3_prepare_v2(fx->db, "SELECT count(*) FROM docs", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *out = (size_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        db_error(fx->db, err, "count");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+static int fts5_health(struct search *search, struct error *err)
+{
+    size_t n;
+    return fts5_count(search, &n, err);
+}
+
+static int fts5_suggest(struct search *search, const char *prefix, size_t limit, bool public_only,
+                        json_t **out, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    char words[SEARCH_QUERY_MAX_BYTES * 4 + 1];
+    size_t len = prefix ? strlen(prefix) : 0;
+    *out = json_pack("{s:[], s:[], s:[]}", "course", "courserun", "program");
+    if (*out == NULL)
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    if (len > SEARCH_QUERY_MAX_BYTES) {
+        json_decref(*out), *out = NULL;
+        return error_set_field(err, ERR_INVALID, "q", "q is longer than %d bytes",
+                               SEARCH_QUERY_MAX_BYTES);
+    }
+    int n = search_fold_words(prefix ? prefix : "", len, words, sizeof words);
+    if (n < 0) {
+        json_decref(*out), *out = NULL;
+        return error_set_field(err, ERR_INVALID, "q", "q is not valid UTF-8");
+    }
+    if (n == 0 || limit == 0)
+        return 0;
+
+    /* {title key org} : ("w1"* AND "w2"*): as the user types, every word is
+     * the start of one in a title, key or organization. */
+    struct sql expr = {0};
+    sql_add(&expr, "{title key org} : (");
+    char *save = NULL;
+    int k = 0;
+    for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save), k++) {
+        sql_add(&expr, k ? " AND " : "");
+        fts_quote(&expr, w);
+        sql_add(&expr, "*");
+    }
+    sql_add(&expr, ")");
+    if (expr.oom) {
+        sql_free(&expr);
+        json_decref(*out), *out = NULL;
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    int rc = 0;
+    pthread_mutex_lock(&fx->lock);
+    for (int c = 0; rc == 0 && c < SEARCH_CONTENT_COUNT; c++) {
+        sqlite3_stmt *st = NULL;
+        const char *sql = public_only
+                              ? "SELECT d.hit FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
+                                "MATCH ?1 AND d.content = ?2 AND d.public = 1 ORDER BY bm25(fts, "
+                                "10.0, 0.0, 0.0, 3.0, 5.0, 0.0), d.title LIMIT ?3"
+                              : "SELECT d.hit FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
+                                "MATCH ?1 AND d.content = ?2 ORDER BY bm25(fts, 10.0, 0.0, 0.0, "
+                                "3.0, 5.0, 0.0), d.title LIMIT ?3";
+        if (sqlite3_prepare_v2(fx->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            rc = db_error(fx->db, err, "suggest");
+            break;
+        }
+        sqlite3_bind_text(st, 1, expr.buf, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, c);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+        json_t *list = json_object_get(*out, content_names[c]);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            json_t *hit = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            json_array_append_new(list, hit ? hit : json_object());
+        }
+        if (step != SQLITE_DONE)
+            rc = db_error(fx->db, err, "suggest");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&fx->lock);
+    sql_free(&expr);
+    if (rc != 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- open, close ---- */
+
+static void fts5_close(struct search *search)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    if (fx == NULL)
+        return;
+    sqlite3_close(fx->db);
+    pthread_mutex_destroy(&fx->lock);
+    free(fx);
+}
+
+extern const struct search_driver search_fts5_driver;
+
+static int fts5_open(const struct config *config, struct search **out, struct error *err)
+{
+    const char *store_path = config_get(config, "store.path");
+    char *path = NULL;
+    *out = NULL;
+    if (store_path[0] == '\0' || strcmp(store_path, ":memory:") == 0)
+        path = strdup(":memory:");
+    else if (asprintf(&path, "%s-search", store_path) < 0)
+        path = NULL;
+    struct fts5 *fx = calloc(1, sizeof *fx);
+    if (path == NULL || fx == NULL) {
+        free(path);
+        free(fx);
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    fx->base.driver = &search_fts5_driver;
+    pthread_mutex_init(&fx->lock, NULL);
+    int rc = sqlite3_open_v2(
+        path, &fx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        error_set(err, ERR_UNAVAILABLE, "search index (fts5): cannot open %s: %s", path,
+                  fx->db ? sqlite3_errmsg(fx->db) : sqlite3_errstr(rc));
+        free(path);
+        fts5_close(&fx->base);
+        return -1;
+    }
+    sqlite3_busy_timeout(fx->db, (int)config_int(config, "store.busy_timeout"));
+    if (exec(fx->db, schema, err) != 0) {
+        error_prefix(err, "%s", path);
+        free(path);
+        fts5_close(&fx->base);
+        return -1;
+    }
+    free(path);
+    *out = &fx->base;
+    return 0;
+}
+
+const struct search_driver search_fts5_driver = {
+    .name = "fts5",
+    .description = "SQLite FTS5 in a file beside the store (express)",
+    .open = fts5_open,
+    .close = fts5_close,
+    .index = fts5_index,
+    .remove = fts5_remove,
+    .query = fts5_query,
+    .suggest = fts5_suggest,
+    .clear = fts5_clear,
+    .count = fts5_count,
+    .health = fts5_health,
+};
