@@ -262,8 +262,8 @@ class Server:
                     if not c:
                         break
                     chunks.append(c)
-            except socket.timeout:
-                pass
+            except (socket.timeout, ConnectionResetError):
+                pass  # a server may close or reset a connection it refuses
             return b"".join(chunks)
 
     def get(self, path, params=None, headers=None):

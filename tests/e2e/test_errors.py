@@ -34,7 +34,9 @@ class Errors(ServerTestCase):
         for params, field in (({"page": "abc"}, "page"), ({"page": "0"}, "page"),
                               ({"page": "-1"}, "page"), ({"page_size": "abc"}, "page_size"),
                               ({"page_size": "-5"}, "page_size"), ({"page_size": "0"}, "page_size"),
-                              ({"limit": "x"}, "limit"), ({"offset": "-3"}, "offset")):
+                              ({"limit": "x"}, "limit"),
+                              ({"limit": "5", "offset": "-3"}, "offset"),
+                              ({"limit": "5", "offset": "x"}, "offset")):
             self.assertDRFError(self.api("GET", "courses/", params), 400, field)
 
     def test_unknown_program_status(self):
