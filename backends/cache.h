@@ -41,8 +41,8 @@ struct cache_driver {
      * (free) and *len its length, 0 on a miss (absent, expired or of
      * another generation), -1 on error (ERR_UNAVAILABLE when the cache
      * cannot be reached; callers then serve uncached). */
-    int (*get)(struct cache *cache, const char *key, uint64_t generation, char **value,
-               size_t *len, struct error *err);
+    int (*get)(struct cache *cache, const char *key, uint64_t generation, char **value, size_t *len,
+               struct error *err);
     /* Stores a copy of value.  A value larger than the driver takes is
      * silently not stored (return 0). */
     int (*set)(struct cache *cache, const char *key, uint64_t generation, const char *value,

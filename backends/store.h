@@ -42,12 +42,12 @@ struct store_query {
     size_t n_uuids;
     const char *const *statuses; /* runs, programs, pathways: any of */
     size_t n_statuses;
-    int hidden;     /* runs, programs: -1 any, 0 not hidden, 1 hidden only */
-    int marketable; /* runs: published, has seats and a marketing URL;
-                       courses: has such a run; programs: active with a
-                       marketing slug.  -1 any, 1 only, 0 only not */
-    int active;     /* runs: end null or > now and enrollment_end null or
-                       > now; courses: has such a run.  -1 any, 1, 0 */
+    int hidden;               /* runs, programs: -1 any, 0 not hidden, 1 hidden only */
+    int marketable;           /* runs: published, has seats and a marketing URL;
+                                 courses: has such a run; programs: active with a
+                                 marketing slug.  -1 any, 1 only, 0 only not */
+    int active;               /* runs: end null or > now and enrollment_end null or
+                                 > now; courses: has such a run.  -1 any, 1, 0 */
     const char *course;       /* runs: of this course; programs: containing it */
     const char *program_type; /* programs: of this type (slug or name) */
     const char *organization; /* courses: owned by; programs: authored by */
@@ -104,8 +104,8 @@ struct store_driver {
 
     /* Finds a record by natural key or uuid.  *out: a new reference owned
      * by the caller.  ERR_NOT_FOUND when there is none. */
-    int (*get)(struct store *store, enum entity_kind kind, const char *key_or_uuid,
-               json_t **out, struct error *err);
+    int (*get)(struct store *store, enum entity_kind kind, const char *key_or_uuid, json_t **out,
+               struct error *err);
     /* page->items is set on success and owned by the caller. */
     int (*list)(struct store *store, const struct store_query *query, struct store_page *page,
                 struct error *err);
@@ -125,13 +125,11 @@ struct store_driver {
 
     /* The outbox: up to max changes with id > after, oldest first, into
      * out[]; *n receives how many. */
-    int (*changes_since)(struct store *store, uint64_t after, struct store_change *out,
-                         size_t max, size_t *n, struct error *err);
+    int (*changes_since)(struct store *store, uint64_t after, struct store_change *out, size_t max,
+                         size_t *n, struct error *err);
     /* A named checkpoint kept in the store (the indexer's). */
-    int (*checkpoint_get)(struct store *store, const char *name, uint64_t *out,
-                          struct error *err);
-    int (*checkpoint_set)(struct store *store, const char *name, uint64_t value,
-                          struct error *err);
+    int (*checkpoint_get)(struct store *store, const char *name, uint64_t *out, struct error *err);
+    int (*checkpoint_set)(struct store *store, const char *name, uint64_t value, struct error *err);
 };
 
 static inline void store_close(struct store *s)

@@ -12,18 +12,18 @@
 
 enum error_code {
     ERR_NONE = 0,
-    ERR_INVALID,       /* bad input: 400 */
-    ERR_NOT_FOUND,     /* 404 */
-    ERR_CONFLICT,      /* integrity or uniqueness conflict: 409 */
-    ERR_UNAVAILABLE,   /* backend down, retryable: 503 */
-    ERR_TOO_LARGE,     /* 413 */
-    ERR_UNSUPPORTED,   /* unsupported media type: 415 */
-    ERR_METHOD,        /* method not allowed: 405 */
-    ERR_UNAUTHORIZED,  /* 401 */
-    ERR_FORBIDDEN,     /* 403 */
-    ERR_CONFIG,        /* configuration error: stops start-up */
-    ERR_IO,            /* file or OS error */
-    ERR_INTERNAL,      /* a bug or an unexpected backend failure: 500 */
+    ERR_INVALID,      /* bad input: 400 */
+    ERR_NOT_FOUND,    /* 404 */
+    ERR_CONFLICT,     /* integrity or uniqueness conflict: 409 */
+    ERR_UNAVAILABLE,  /* backend down, retryable: 503 */
+    ERR_TOO_LARGE,    /* 413 */
+    ERR_UNSUPPORTED,  /* unsupported media type: 415 */
+    ERR_METHOD,       /* method not allowed: 405 */
+    ERR_UNAUTHORIZED, /* 401 */
+    ERR_FORBIDDEN,    /* 403 */
+    ERR_CONFIG,       /* configuration error: stops start-up */
+    ERR_IO,           /* file or OS error */
+    ERR_INTERNAL,     /* a bug or an unexpected backend failure: 500 */
 };
 
 struct error {

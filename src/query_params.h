@@ -34,8 +34,8 @@ const char *query_params_get(const struct query_params *params, const char *name
  * split_commas (empty pieces dropped).  *out is a malloc'd array of
  * malloc'd strings owned by the caller (query_params_free_list); NULL when
  * the count is 0.  Returns the count. */
-size_t query_params_get_all(const struct query_params *params, const char *name,
-                            bool split_commas, char ***out);
+size_t query_params_get_all(const struct query_params *params, const char *name, bool split_commas,
+                            char ***out);
 void query_params_free_list(char **list, size_t count);
 
 /* Flags: "1"/"true"/"True" -> 1, "0"/"false"/"False" -> 0; absent -> -1.
@@ -44,7 +44,7 @@ int query_params_flag(const struct query_params *params, const char *name, int *
                       struct error *err);
 
 /* A non-negative integer parameter in [min, max]; absent -> *out = dflt. */
-int query_params_size(const struct query_params *params, const char *name, size_t dflt,
-                      size_t min, size_t max, size_t *out, struct error *err);
+int query_params_size(const struct query_params *params, const char *name, size_t dflt, size_t min,
+                      size_t max, size_t *out, struct error *err);
 
 #endif
