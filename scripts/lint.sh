@@ -9,5 +9,6 @@ clang-format --dry-run --Werror $files
 echo "== cppcheck"
 # shellcheck disable=SC2086
 cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-    --inline-suppr --suppress=missingIncludeSystem -Isrc -Ibackends \
+    --inline-suppr --suppress=missingIncludeSystem --library=tests/cppcheck-jansson.cfg \
+    -Isrc -Ibackends \
     -DCATALOGD_VERSION='"0"' $files

@@ -733,7 +733,7 @@ int catalog_import(struct store *store, FILE *in, const char *name,
                    struct import_summary *summary, struct error *err)
 {
     static const struct import_options defaults = {0};
-    struct import_summary ignored;
+    struct import_summary ignored = {0};
     struct import im = {
         .store = store,
         .name = name != NULL ? name : "-",

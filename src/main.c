@@ -422,6 +422,8 @@ int main(int argc, char **argv)
     cl.positional = calloc((size_t)argc, sizeof *cl.positional);
     if (cl.sets == NULL || cl.positional == NULL) {
         fprintf(stderr, "catalogd: out of memory\n");
+        free(cl.sets);
+        free(cl.positional);
         return EXIT_FAILED;
     }
     int status;
