@@ -666,6 +666,19 @@ START_TEST(test_health_and_reopen)
 }
 END_TEST
 
+START_TEST(test_open_unreachable_is_unavailable)
+{
+    const char *sets[] = {"store.path=/nonexistent-catalogd-dir/sub/catalog.db", NULL};
+    struct config *config = test_config(sets);
+    struct search *s = NULL;
+    struct error err = {0};
+    ck_assert_int_eq(drivers[_i]->open(config, &s, &err), -1);
+    ck_assert_ptr_null(s);
+    ck_assert_int_eq(err.code, ERR_UNAVAILABLE);
+    config_free(config);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("search");
@@ -689,7 +702,8 @@ static Suite *suite(void)
                                   test_start_bounds_and_sort,
                                   test_public_only,
                                   test_typeahead,
-                                  test_health_and_reopen};
+                                  test_health_and_reopen,
+                                  test_open_unreachable_is_unavailable};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         tcase_add_loop_test(tc, tests[i], 0, n_drivers);
     suite_add_tcase(s, tc);

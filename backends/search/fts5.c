@@ -643,8 +643,11 @@ static int fts5_query(struct search *search, const struct search_request *rq,
 
 static int exec(sqlite3 *db, const char *sql, struct error *err)
 {
+    char what[48];
+    /* The start of the statement is enough to say which step failed. */
+    snprintf(what, sizeof what, "%.40s%s", sql, strlen(sql) > 40 ? "..." : "");
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(db, err, sql);
+        return db_error(db, err, what);
     return 0;
 }
 
