@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_repr_derived.h"
+#include "derived.h"
 
 static const char *const org_fields[] = {"uuid",
                                          "key",
@@ -90,6 +90,19 @@ static void copy_fields(json_t *out, const json_t *doc, const char *const *field
         json_t *v = json_object_get(doc, fields[i]);
         json_object_set_new(out, fields[i], v ? json_deep_copy(v) : json_null());
     }
+}
+
+/* The values a run's representation computes at read time (never stored):
+ * the legacy seat-derived type, availability, is_enrollable and
+ * is_marketable, all at instant now. */
+static void add_run_derived(json_t *out, const json_t *run, time_t now)
+{
+    const char *type = derived_seat_type(run);
+    json_object_set_new(out, "type", type ? json_string(type) : json_null());
+    json_object_set_new(out, "availability",
+                        json_string(derived_availability_label(derived_availability(run, now))));
+    json_object_set_new(out, "is_enrollable", json_boolean(derived_is_enrollable(run, now)));
+    json_object_set_new(out, "is_marketable", json_boolean(derived_is_marketable(run)));
 }
 
 static const char *str(const json_t *doc, const char *field)
@@ -465,7 +478,7 @@ static json_t *run_repr(struct api_repr *r, const json_t *run, bool with_program
         if (blank(own) && theirs != NULL)
             json_object_set_new(out, inherited[i], json_deep_copy(theirs));
     }
-    api_repr_run_derived(out, run, r->now);
+    add_run_derived(out, run, r->now);
     if (with_programs)
         json_object_set_new(out, "programs",
                             nested_programs_of_course(r, str(run, "course"), err, rc));
@@ -532,7 +545,8 @@ static json_t *program_repr(struct api_repr *r, const json_t *program, bool deta
                         resolve_list(r, program, "authoring_organizations", ENTITY_ORGANIZATION,
                                      org_fields, err, rc));
     json_t *courses = json_array();
-    json_t *all_runs = json_array(); /* borrowed docs, for languages and prices */
+    json_t *all_runs = json_array();    /* borrowed docs, for languages and prices */
+    json_t *course_docs = json_array(); /* for entitlements in price_ranges */
     json_t *subjects = json_array();
     size_t i;
     json_t *ck;
@@ -550,6 +564,7 @@ static json_t *program_repr(struct api_repr *r, const json_t *program, bool deta
             resolve_list(r, course, "owners", ENTITY_ORGANIZATION, org_fields, err, rc));
         json_object_set_new(c, "course_runs", course_runs(r, str(course, "key"), NULL, err, rc));
         json_array_append_new(courses, c);
+        json_array_append(course_docs, (json_t *)course);
         const json_t *runs = of_course(r, ENTITY_COURSE_RUN, str(course, "key"), err, rc);
         json_array_extend(all_runs, (json_t *)runs);
         if (detail) {
@@ -577,7 +592,8 @@ static json_t *program_repr(struct api_repr *r, const json_t *program, bool deta
         subjects = NULL;
         const json_t *type = lookup(r, ENTITY_PROGRAM_TYPE, str(program, "type"), err, rc);
         json_t *seat_types = type ? json_object_get(type, "applicable_seat_types") : NULL;
-        json_object_set_new(out, "price_ranges", api_repr_price_ranges(all_runs, seat_types));
+        json_object_set_new(out, "price_ranges",
+                            derived_price_ranges(seat_types, course_docs, all_runs, r->now));
         json_object_set_new(out, "applicable_seat_types",
                             json_is_array(seat_types) ? json_deep_copy(seat_types) : json_array());
         /* catalogd does not model curricula; clients get the empty list. */
@@ -585,6 +601,7 @@ static json_t *program_repr(struct api_repr *r, const json_t *program, bool deta
     }
     json_decref(subjects);
     json_decref(all_runs);
+    json_decref(course_docs);
     return out;
 }
 
