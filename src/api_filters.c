@@ -41,6 +41,19 @@ static int flag(const struct query_params *q, const char *name, int *out, struct
     return query_params_flag(q, name, out, err);
 }
 
+/* active and marketable narrow the list only when true: course-discovery's
+ * FilterSetMixin returns the queryset unfiltered for a false value, and
+ * clients rely on active=0 meaning "all". */
+static int narrowing_flag(const struct query_params *q, const char *name, int *out,
+                          struct error *err)
+{
+    if (flag(q, name, out, err) != 0)
+        return -1;
+    if (*out == 0)
+        *out = -1;
+    return 0;
+}
+
 static int check_program_statuses(const struct api_filters *f, struct error *err)
 {
     for (size_t i = 0; i < f->n_statuses; i++) {
@@ -88,15 +101,16 @@ int api_filters_parse(enum entity_kind kind, const struct http_request *req, str
     switch (kind) {
     case ENTITY_COURSE:
         sq->organization = single(q, "org");
-        if (flag(q, "marketable", &sq->marketable, err) != 0 ||
-            flag(q, "active", &sq->active, err) != 0)
+        if (narrowing_flag(q, "marketable", &sq->marketable, err) != 0 ||
+            narrowing_flag(q, "active", &sq->active, err) != 0)
             return -1;
         break;
     case ENTITY_COURSE_RUN:
         sq->course = single(q, "course");
         sq->pacing_type = single(q, "pacing_type");
-        if (flag(q, "marketable", &sq->marketable, err) != 0 ||
-            flag(q, "active", &sq->active, err) != 0 || flag(q, "hidden", &sq->hidden, err) != 0)
+        if (narrowing_flag(q, "marketable", &sq->marketable, err) != 0 ||
+            narrowing_flag(q, "active", &sq->active, err) != 0 ||
+            flag(q, "hidden", &sq->hidden, err) != 0)
             return -1;
         if (add_list(q, "status", &f->statuses, &f->n_statuses, API_MAX_KEYS, err) != 0)
             return -1;
@@ -106,7 +120,7 @@ int api_filters_parse(enum entity_kind kind, const struct http_request *req, str
         sq->program_type = single(q, "type");
         if (sq->program_type == NULL)
             sq->program_type = single(q, "types");
-        if (flag(q, "marketable", &sq->marketable, err) != 0 ||
+        if (narrowing_flag(q, "marketable", &sq->marketable, err) != 0 ||
             flag(q, "hidden", &sq->hidden, err) != 0 || flag(q, "uuids_only", &only, err) != 0)
             return -1;
         f->uuids_only = only == 1;
