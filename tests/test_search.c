@@ -129,7 +129,7 @@ static int cmp_str(const void *a, const void *b)
 static const char *keys_of(const struct search_result *res)
 {
     static char buf[2048];
-    const char *keys[64];
+    const char *keys[64] = {0};
     size_t n = json_array_size(res->hits);
     ck_assert_uint_le(n, 64);
     for (size_t i = 0; i < n; i++)
@@ -157,7 +157,7 @@ static void assert_keys(const char *q, struct search_request rq, const char *wan
 {
     const char *got = keys_for(q, rq);
     /* want_list in any order: sort it as keys_of sorts. */
-    char copy[2048], want[2048] = "", *keys[64], *save = NULL;
+    char copy[2048], want[2048] = "", *keys[64] = {0}, *save = NULL;
     size_t n = 0;
     snprintf(copy, sizeof copy, "%s", want_list);
     for (char *k = strtok_r(copy, ",", &save); k && n < 64; k = strtok_r(NULL, ",", &save))
