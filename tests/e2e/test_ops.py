@@ -102,6 +102,22 @@ class Ops(ServerTestCase):
                 self.assertRegex(line, r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$'
                                  r'|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (\+Inf|NaN)$', line)
 
+    def test_keep_alive(self):
+        # Two requests on one connection: the server must not answer
+        # Connection: close to an ordinary HTTP/1.1 GET.
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        try:
+            for path in ("/api/v1/courses/", "/api/v1/organizations/"):
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                self.assertEqual(resp.status, 200)
+                self.assertNotEqual((resp.getheader("Connection") or "").lower(), "close")
+                self.assertFalse(resp.will_close, "the server closes after each request")
+        finally:
+            conn.close()
+
     def test_request_id_echoed(self):
         rid = "test-" + uuid.uuid4().hex
         r = self.api("GET", "courses/", headers={"X-Request-Id": rid})

@@ -5,7 +5,7 @@ half-written after an error.  Without the setting every write is 403."""
 
 import unittest
 
-from harness import SAMPLE_CATALOG, ServerTestCase, by_kind, read_jsonl
+from harness import SAMPLE_CATALOG, Server, ServerTestCase, by_kind, read_jsonl
 
 SAMPLE = by_kind(read_jsonl(SAMPLE_CATALOG))
 RUN_KEY = "course-v1:WriteX+W101+1T2026"
@@ -131,6 +131,25 @@ class Writes(ServerTestCase):
             self.assertEqual(r.body, b"")
             self.assertDRFError(self.api("GET", path), 404)
             self.assertDRFError(self.api("DELETE", path), 404)
+
+    def test_no_stale_read_in_another_process(self):
+        # A second server on the same store, with its own in-process cache:
+        # a write acknowledged by the first is seen by the second at once.
+        other = Server(catalog=None, clock_now="2026-06-01T00:00:00Z")
+        path = "courses/MarlowU+ECON101/"
+        try:
+            other.sets["store.path"] = self.server.store_path
+            other.start()
+            before = other.get_json(path)
+            self.assertEqual(other.get_json(path), before)  # now cached there
+            title = before["title"] + " (revised)"
+            self.ok(self.api("PATCH", path, body={"title": title}), 200)
+            self.assertEqual(other.get_json(path)["title"], title)
+            self.assertEqual(other.stop(), 0)
+        finally:
+            other.cleanup()
+        self.ok(self.api("PATCH", path, body={"title": before["title"]}), 200)
+        self.assertEqual(self.get_json(path)["title"], before["title"])
 
     def test_uuid_given_on_create_is_kept(self):
         self.ok(self.api("POST", "courses/", body={
