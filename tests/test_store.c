@@ -22,10 +22,16 @@ static const struct store_driver *drv; /* the driver under test */
 
 static struct store *open_at(const char *dir)
 {
-    char path[4200], driver[64];
+    char path[4200], driver[64], url[4200] = "";
     snprintf(path, sizeof path, "store.path=%s/catalog.db", dir);
     snprintf(driver, sizeof driver, "store.driver=%s", drv->name);
-    const char *sets[] = {path, driver, NULL};
+    /* A server-backed driver (postgres) is pointed at its test server by
+     * CATALOGD_TEST_STORE_URL; its open is expected to give each test a
+     * fresh database (e.g. a schema named after dir). */
+    const char *server = getenv("CATALOGD_TEST_STORE_URL");
+    if (server != NULL && strcmp(drv->name, "sqlite") != 0)
+        snprintf(url, sizeof url, "store.url=%s", server);
+    const char *sets[] = {path, driver, url[0] ? url : NULL, NULL};
     struct config *config = test_config(sets);
     struct store *s = NULL;
     struct error err = {0};
