@@ -20,7 +20,7 @@ static const struct store_driver *drv; /* the driver under test */
 
 /* ------------------------------------------------------------ fixtures */
 
-static struct store *open_at(const char *dir)
+static struct store *open_with(const char *dir, const char *extra)
 {
     char path[4200], driver[64], url[4200] = "";
     snprintf(path, sizeof path, "store.path=%s/catalog.db", dir);
@@ -31,7 +31,11 @@ static struct store *open_at(const char *dir)
     const char *server = getenv("CATALOGD_TEST_STORE_URL");
     if (server != NULL && strcmp(drv->name, "sqlite") != 0)
         snprintf(url, sizeof url, "store.url=%s", server);
-    const char *sets[] = {path, driver, url[0] ? url : NULL, NULL};
+    const char *sets[] = {path, driver, extra, url[0] ? url : NULL, NULL};
+    if (extra == NULL) {
+        sets[2] = sets[3];
+        sets[3] = NULL;
+    }
     struct config *config = test_config(sets);
     struct store *s = NULL;
     struct error err = {0};
@@ -39,6 +43,11 @@ static struct store *open_at(const char *dir)
     config_free(config);
     ck_assert_msg(rc == 0, "open: %s", err.message);
     return s;
+}
+
+static struct store *open_at(const char *dir)
+{
+    return open_with(dir, NULL);
 }
 
 static char *dir;
@@ -444,6 +453,13 @@ START_TEST(bad_input_is_invalid)
     err = put_fail(ENTITY_ORGANIZATION, json_pack("{s:s}", "key", "K"), STORE_CREATE);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_str_eq(err.field, "uuid");
+    char long_key[300];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    err = put_fail(ENTITY_ORGANIZATION, json_pack("{s:s, s:s}", "key", long_key, "uuid", "u"),
+                   STORE_CREATE);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    ck_assert_str_eq(err.field, "key");
     /* Relation arrays must hold keys. */
     put_ok(ENTITY_ORGANIZATION, org("A"), STORE_CREATE);
     json_t *c = course("A+1", (const char *[]){"A", NULL}, NULL, "T", "2024-01-01T00:00:00Z");
@@ -1034,6 +1050,31 @@ START_TEST(migrate_is_idempotent)
 }
 END_TEST
 
+/* A writer that cannot get the lock in time is told to retry, and the
+ * store works again once the lock is free. */
+START_TEST(busy_is_unavailable)
+{
+    if (strcmp(drv->name, "sqlite") != 0)
+        return; /* PostgreSQL row locks wait; there is no file lock to hold */
+    struct store *other = open_with(dir, "store.busy_timeout=50");
+    struct error err = {0};
+    ck_assert_int_eq(store_begin(st, &err), 0);
+    put_ok(ENTITY_ORGANIZATION, org("A"), STORE_CREATE);
+    json_t *b = org("B");
+    ck_assert_int_eq(store_put(other, ENTITY_ORGANIZATION, b, STORE_CREATE, NULL, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAVAILABLE);
+    /* Readers are not blocked by the writer (WAL), and see only committed data. */
+    size_t n = 9;
+    ck_assert_int_eq(store_count(other, ENTITY_ORGANIZATION, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(store_commit(st, &err), 0);
+    ck_assert_int_eq(store_put(other, ENTITY_ORGANIZATION, b, STORE_CREATE, NULL, &err), 0);
+    json_decref(b);
+    ck_assert_uint_eq(count(ENTITY_ORGANIZATION), 2);
+    store_close(other);
+}
+END_TEST
+
 START_TEST(open_fails_cleanly)
 {
     struct error err = {0};
@@ -1161,6 +1202,7 @@ static Suite *store_suite(const char *name)
     tcase_add_test(tc, rollback_leaves_nothing);
     tcase_add_test(tc, outbox_and_checkpoints);
     tcase_add_test(tc, migrate_is_idempotent);
+    tcase_add_test(tc, busy_is_unavailable);
     tcase_add_test(tc, open_fails_cleanly);
     tcase_add_test(tc, threads_write_and_read);
     tcase_add_test(tc, thousand_courses_in_one_transaction);

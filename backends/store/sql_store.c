@@ -26,6 +26,9 @@
 #include "clock.h"
 #include "store/schema.h"
 
+/* The longest natural key kept, with its NUL: struct store_change's key. */
+#define STORE_KEY_MAX ((int)sizeof(((struct store_change *)0)->key))
+
 /* ---------------------------------------------------------------- model */
 
 enum col_type { COL_TEXT, COL_BOOL };
@@ -1193,6 +1196,10 @@ static int put_on(struct sql_conn *c, enum entity_kind kind, const json_t *doc, 
         return error_set_field(err, ERR_INVALID, key_field, "a %s needs its %s", noun, key_field);
     if (uuid == NULL || *uuid == '\0')
         return error_set_field(err, ERR_INVALID, "uuid", "a %s needs its uuid", noun);
+    /* Keys travel in fixed buffers (struct store_change, remove). */
+    if (strlen(key) >= STORE_KEY_MAX)
+        return error_set_field(err, ERR_INVALID, key_field, "a %s longer than %d bytes", key_field,
+                               STORE_KEY_MAX - 1);
     int found = exists(c, kind, "key", key, NULL, 0, err);
     if (found < 0)
         return -1;
@@ -1200,7 +1207,7 @@ static int put_on(struct sql_conn *c, enum entity_kind kind, const json_t *doc, 
         return error_set_field(err, ERR_CONFLICT, key_field, "%s '%s' already exists", noun, key);
     if (!found && mode == STORE_REPLACE)
         return error_set(err, ERR_NOT_FOUND, "%s '%s' does not exist", noun, key);
-    char holder[256];
+    char holder[STORE_KEY_MAX];
     int taken = exists(c, kind, "uuid", uuid, holder, sizeof holder, err);
     if (taken < 0)
         return -1;
@@ -1299,7 +1306,7 @@ static int check_holders(struct sql_conn *c, enum entity_kind kind, const char *
 static int remove_on(struct sql_conn *c, enum entity_kind kind, const char *key_or_uuid,
                      struct error *err)
 {
-    char key[256];
+    char key[STORE_KEY_MAX];
     int found = exists(c, kind, "key", key_or_uuid, key, sizeof key, err);
     if (found == 0)
         found = exists(c, kind, "uuid", key_or_uuid, key, sizeof key, err);
