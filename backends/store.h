@@ -33,7 +33,9 @@ struct store {
 };
 
 /* What a list asks for.  Zero-initialise it and set what applies; filters
- * that do not apply to a kind are ignored by the driver. */
+ * that do not apply to a kind are ignored by the driver.  A list filter
+ * (keys, uuids, statuses) applies when its pointer is not NULL: set with
+ * n == 0 it matches nothing. */
 struct store_query {
     enum entity_kind kind;
     const char *const *keys; /* natural keys (any of) */
@@ -112,7 +114,8 @@ struct store_driver {
     int (*each)(struct store *store, enum entity_kind kind, store_each_fn fn, void *ctx,
                 struct error *err);
     int (*count)(struct store *store, enum entity_kind kind, size_t *out, struct error *err);
-    /* Writes a canonical document.  A reference to a record that does not
+    /* Writes a canonical document (natural keys at most 255 bytes, as
+     * struct store_change holds them).  A reference to a record that does not
      * exist is ERR_INVALID with field naming the reference ("owners") and
      * the message naming the key.  *stored (may be NULL) receives the
      * document as stored (new reference, caller-owned). */
@@ -127,7 +130,8 @@ struct store_driver {
      * out[]; *n receives how many. */
     int (*changes_since)(struct store *store, uint64_t after, struct store_change *out, size_t max,
                          size_t *n, struct error *err);
-    /* A named checkpoint kept in the store (the indexer's). */
+    /* A named checkpoint kept in the store (the indexer's); one never set
+     * reads as 0. */
     int (*checkpoint_get)(struct store *store, const char *name, uint64_t *out, struct error *err);
     int (*checkpoint_set)(struct store *store, const char *name, uint64_t value, struct error *err);
 };

@@ -194,7 +194,7 @@ static bool is_array_field(const char *f)
 
 /* ---------------------------------------------------------------- store */
 
-#define CACHE_SLOTS 64
+#define CACHE_SLOTS 256
 
 struct sql_cached {
     char *sql;
