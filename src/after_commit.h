@@ -1,0 +1,25 @@
+/*
+ * after_commit - what follows every committed write, API or import, so
+ * that derived data never drifts from the store:
+ *   1. the indexer applies the store's outbox to the search index (inline
+ *      in express, so a write is searchable when the API answers; a crash
+ *      before this step loses nothing, since start-up catches up), then
+ *      bumps the "index" generation;
+ *   2. the "catalog" generation is bumped, so that every process sharing
+ *      the catalog stops serving responses cached before the write.
+ */
+#ifndef CATALOGD_AFTER_COMMIT_H
+#define CATALOGD_AFTER_COMMIT_H
+
+#include "cache.h"
+#include "error.h"
+#include "search.h"
+#include "store.h"
+
+/* search and cache may be NULL (not configured).  Returns 0, or -1 with err
+ * set when the index could not be brought up to date (the write itself is
+ * committed either way; the outbox keeps what is left for the next run). */
+int after_commit(struct store *store, struct search *search, struct cache *cache,
+                 struct error *err);
+
+#endif
