@@ -1,0 +1,180 @@
+/*
+ * response_cache - the cache lookup before a GET handler runs and the store
+ * after it.  The key is built in the caller's buffer (no allocation) and a
+ * hit hands the driver's copy of the body straight to the response, so a
+ * cached GET costs a key, two atomic loads and one copy.
+ */
+#include "response_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define API_PREFIX "/api/v1/"
+#define SEARCH_PREFIX "/api/v1/search/"
+
+enum response_cache_scope response_cache_scope(const struct route *route,
+                                               const struct http_request *req)
+{
+    if (route == NULL || (req->method != HTTP_GET && req->method != HTTP_HEAD))
+        return RESPONSE_CACHE_NONE;
+    /* Only the catalog API: operational routes report live state. */
+    if (strncmp(route->pattern, API_PREFIX, sizeof API_PREFIX - 1) != 0)
+        return RESPONSE_CACHE_NONE;
+    if (strncmp(route->pattern, SEARCH_PREFIX, sizeof SEARCH_PREFIX - 1) == 0)
+        return RESPONSE_CACHE_SEARCH;
+    /* q on a list is answered from the index, so it moves with it too. */
+    if (req->query != NULL && query_params_get(req->query, "q") != NULL)
+        return RESPONSE_CACHE_SEARCH;
+    return RESPONSE_CACHE_CATALOG;
+}
+
+const char *response_cache_class(const struct caller *caller)
+{
+    return caller->staff ? "staff" : "public";
+}
+
+struct keybuf {
+    char *p;
+    size_t len, size;
+    bool overflow;
+};
+
+static void put_raw(struct keybuf *b, const char *s, size_t n)
+{
+    if (b->overflow || n >= b->size - b->len) {
+        b->overflow = true;
+        return;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static bool unreserved(unsigned char c, bool keep_slash)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
+}
+
+/* Appends s percent-encoded the one canonical way. */
+static void put_encoded(struct keybuf *b, const char *s, bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *c = (const unsigned char *)s; *c != '\0' && !b->overflow; c++) {
+        if (unreserved(*c, keep_slash)) {
+            put_raw(b, (const char *)c, 1);
+        } else {
+            char esc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
+            put_raw(b, esc, 3);
+        }
+    }
+}
+
+int response_cache_key(const struct route *route, const struct http_request *req, char *buf,
+                       size_t size)
+{
+    if (size == 0)
+        return -1;
+    size_t n = req->query != NULL ? req->query->count : 0;
+    if (n > RESPONSE_CACHE_MAX_PARAMS)
+        return -1;
+    /* Insertion sort by name only: stable, so repeats keep their order,
+     * and quick for the handful of parameters a request carries. */
+    const struct query_param *order[RESPONSE_CACHE_MAX_PARAMS];
+    for (size_t i = 0; i < n; i++) {
+        const struct query_param *p = &req->query->items[i];
+        size_t j = i;
+        while (j > 0 && strcmp(order[j - 1]->name, p->name) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = p;
+    }
+
+    struct keybuf b = {.p = buf, .size = size};
+    const char *cls = response_cache_class(&req->caller);
+    put_raw(&b, cls, strlen(cls));
+    put_raw(&b, "|", 1);
+    put_raw(&b, route->name, strlen(route->name));
+    put_raw(&b, "|", 1);
+    put_encoded(&b, req->path, true);
+    for (size_t i = 0; i < n; i++) {
+        put_raw(&b, i == 0 ? "?" : "&", 1);
+        put_encoded(&b, order[i]->name, false);
+        put_raw(&b, "=", 1);
+        put_encoded(&b, order[i]->value, false);
+    }
+    if (b.overflow) {
+        buf[0] = '\0';
+        return -1;
+    }
+    buf[b.len] = '\0';
+    return (int)b.len;
+}
+
+int response_cache_generation(struct cache *cache, enum response_cache_scope scope, uint64_t *out,
+                              struct error *err)
+{
+    uint64_t catalog = 0, index = 0;
+    if (cache->driver->generation(cache, "catalog", &catalog, err) != 0)
+        return -1;
+    if (scope == RESPONSE_CACHE_SEARCH) {
+        if (cache->driver->generation(cache, "index", &index, err) != 0)
+            return -1;
+        *out = (index << 32) | (catalog & UINT64_C(0xffffffff));
+        return 0;
+    }
+    *out = catalog;
+    return 0;
+}
+
+int response_cache_lookup(struct cache *cache, const struct route *route,
+                          const struct http_request *req, struct response_cache_probe *probe,
+                          struct http_response *resp)
+{
+    probe->active = false;
+    probe->hit = false;
+    if (cache == NULL)
+        return 0;
+    enum response_cache_scope scope = response_cache_scope(route, req);
+    if (scope == RESPONSE_CACHE_NONE)
+        return 0;
+    if (response_cache_key(route, req, probe->key, sizeof probe->key) < 0)
+        return 0;
+    /* The generation is read before the handler reads the store: a write
+     * that commits in between bumps it, so what the handler read is stored
+     * under a generation no later lookup asks for. */
+    struct error err = {0};
+    if (response_cache_generation(cache, scope, &probe->generation, &err) != 0)
+        return 0;
+    char *value = NULL;
+    size_t len = 0;
+    int rc = cache->driver->get(cache, probe->key, probe->generation, &value, &len, &err);
+    if (rc < 0)
+        return 0; /* the cache is failing: serve uncached, store nothing */
+    if (rc == 0) {
+        probe->active = true;
+        return 0;
+    }
+    free(resp->body);
+    resp->status = 200;
+    resp->body = value;
+    resp->body_len = len;
+    resp->content_type = NULL;
+    probe->hit = true;
+    return 1;
+}
+
+void response_cache_store(struct cache *cache, const struct response_cache_probe *probe,
+                          const struct http_response *resp)
+{
+    if (cache == NULL || !probe->active)
+        return;
+    /* Only plain JSON 200s: a hit is replayed as exactly that. */
+    if (resp->status != 200 || resp->content_type != NULL || resp->body == NULL ||
+        resp->location[0] != '\0' || resp->allow[0] != '\0')
+        return;
+    struct error err = {0};
+    /* ttl 0: the driver's cache.ttl. */
+    (void)cache->driver->set(cache, probe->key, probe->generation, resp->body, resp->body_len, 0,
+                             &err);
+}

@@ -1,0 +1,88 @@
+/*
+ * response_cache - GET responses served from the cache by generation
+ * (design.md, "Cache by generation").
+ *
+ * A response is cached under a key made of the canonical request (the
+ * caller's visibility class, the route, the path, the query parameters
+ * sorted by name and re-encoded canonically) and stamped with a
+ * generation: the "catalog" counter for store-backed routes, the "catalog"
+ * and "index" counters together for search (routes under /api/v1/search/
+ * and any request with a q parameter).  The counters are read from the
+ * cache driver at every lookup, so a write committed by any process that
+ * shares the store (after_commit bumps them) makes every older entry a
+ * miss.  Only 200 JSON responses are stored; operational routes (/health/,
+ * /healthz, /readyz, /metrics) and anything but GET/HEAD never are.  A cache
+ * that fails is bypassed: the request is served uncached, never refused.
+ */
+#ifndef CATALOGD_RESPONSE_CACHE_H
+#define CATALOGD_RESPONSE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "http.h"
+#include "http_router.h"
+
+/* Longest key kept; a request whose key is longer is served uncached. */
+#define RESPONSE_CACHE_KEY_MAX 4096
+/* More query parameters than this and the request is served uncached. */
+#define RESPONSE_CACHE_MAX_PARAMS 64
+
+enum response_cache_scope {
+    RESPONSE_CACHE_NONE,    /* never cached */
+    RESPONSE_CACHE_CATALOG, /* read from the store: the "catalog" generation */
+    RESPONSE_CACHE_SEARCH,  /* read from the index: "catalog" and "index" */
+};
+
+/* Which generations a response to req on route depends on, or NONE when it
+ * must not be cached. */
+enum response_cache_scope response_cache_scope(const struct route *route,
+                                               const struct http_request *req);
+
+/* The caller's visibility class, part of every key: responses differ by
+ * what a caller may see.  A static string. */
+const char *response_cache_class(const struct caller *caller);
+
+/* Writes the canonical key of req on route into buf (NUL-terminated).
+ * Query parameters are ordered by name with a stable sort, so repeats of
+ * one name keep their order (handlers read the first, and lists read them
+ * in order); names and values are re-encoded the one way (every byte but
+ * A-Z a-z 0-9 - . _ ~ as %XX, upper case), so spellings that decode alike
+ * meet.  Returns the key's length, or -1 when it does not fit in size or
+ * the request has more than RESPONSE_CACHE_MAX_PARAMS parameters. */
+int response_cache_key(const struct route *route, const struct http_request *req, char *buf,
+                       size_t size);
+
+/* The generation for scope: "catalog" alone, or "catalog" and "index"
+ * folded into one value (index in the high 32 bits, catalog in the low 32,
+ * so equal values mean equal counters unless 2^32 writes happen within one
+ * entry's TTL).  Returns 0, or -1 with err set when the driver fails. */
+int response_cache_generation(struct cache *cache, enum response_cache_scope scope, uint64_t *out,
+                              struct error *err);
+
+/* One request's passage through the cache, kept between lookup and store. */
+struct response_cache_probe {
+    bool active; /* looked up and missed: store the response afterwards */
+    bool hit;
+    uint64_t generation;
+    char key[RESPONSE_CACHE_KEY_MAX];
+};
+
+/* Looks the request up.  Returns 1 on a hit, with resp filled (status 200,
+ * body malloc'd and owned by resp as usual); 0 otherwise, with
+ * probe->active true when the response should be offered to
+ * response_cache_store afterwards.  cache may be NULL (no cache: 0).  A
+ * cache failure is a miss that is not stored. */
+int response_cache_lookup(struct cache *cache, const struct route *route,
+                          const struct http_request *req, struct response_cache_probe *probe,
+                          struct http_response *resp);
+
+/* Stores resp under the probe's key and generation when the probe is
+ * active and resp is a 200 JSON response with no Location or Allow header.
+ * resp is only read.  Cache failures are ignored (the next lookup misses). */
+void response_cache_store(struct cache *cache, const struct response_cache_probe *probe,
+                          const struct http_response *resp);
+
+#endif
