@@ -67,9 +67,11 @@ struct mem_cache {
     struct gen_slot *slots; /* the mapped file, or local_slots */
     struct gen_slot local_slots[GEN_SLOTS];
     /* Slots this handle has found already, so that reading a generation
-     * takes no flock (no syscall) after the first time. */
+     * takes no flock (no syscall) and no lock after the first time: known[i]
+     * is written once, before n_known is raised past i (release), and never
+     * changed, so readers scan the first n_known (acquire) without gen_mu. */
     struct gen_slot *known[GEN_SLOTS];
-    size_t n_known;
+    _Atomic size_t n_known;
 };
 
 static struct mem_cache *of(struct cache *c)
@@ -232,8 +234,18 @@ static int gen_counter(struct mem_cache *m, const char *name, _Atomic uint64_t *
     if (len == 0 || len >= GEN_NAME_MAX)
         return error_set(err, ERR_INVALID, "generation name '%s': expected 1 to %d bytes", name,
                          GEN_NAME_MAX - 1);
+    size_t n = atomic_load_explicit(&m->n_known, memory_order_acquire);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(m->known[i]->name, name) == 0) {
+            *out = &m->known[i]->value;
+            return 0;
+        }
+    }
     pthread_mutex_lock(&m->gen_mu);
-    for (size_t i = 0; i < m->n_known; i++) {
+    /* Another thread may have added it meanwhile; n_known only grows
+     * under gen_mu, so this second scan sees every slot. */
+    n = atomic_load_explicit(&m->n_known, memory_order_relaxed);
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(m->known[i]->name, name) == 0) {
             *out = &m->known[i]->value;
             pthread_mutex_unlock(&m->gen_mu);
@@ -258,8 +270,10 @@ static int gen_counter(struct mem_cache *m, const char *name, _Atomic uint64_t *
     }
     if (m->gen_fd >= 0)
         flock(m->gen_fd, LOCK_UN);
-    if (found != NULL && m->n_known < GEN_SLOTS)
-        m->known[m->n_known++] = found;
+    if (found != NULL && n < GEN_SLOTS) {
+        m->known[n] = found;
+        atomic_store_explicit(&m->n_known, n + 1, memory_order_release);
+    }
     pthread_mutex_unlock(&m->gen_mu);
     if (found == NULL)
         return error_set(err, ERR_INTERNAL, "generation '%s': all %d counters are in use", name,
