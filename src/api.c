@@ -4,12 +4,14 @@
  */
 #include "api.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_filters.h"
 #include "api_internal.h"
 #include "api_page.h"
 #include "api_repr.h"
+#include "api_search.h"
 #include "clock.h"
 
 void api_respond_error(struct http_response *resp, const struct error *err)
@@ -61,6 +63,65 @@ static void list_uuids(struct app *app, struct store_query *q, struct http_respo
     http_respond_json(resp, 200, out);
 }
 
+/* The keys q matched, kept for the store query to point into. */
+struct text_match {
+    char **found;
+    size_t n_found;
+    const char **keys; /* found, less those a keys=/uuids= filter leaves out */
+};
+
+static void text_match_free(struct text_match *m)
+{
+    query_params_free_list(m->found, m->n_found);
+    free((void *)m->keys);
+    memset(m, 0, sizeof *m);
+}
+
+static bool listed(const char *key, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(key, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* q on courses/, course_runs/ and programs/: the search backend finds the
+ * matching keys (uuids for programs), best first and at most
+ * API_SEARCH_LIST_MAX_KEYS, and the store lists only those, with the
+ * list's own filters, ordering and pagination (so count and pages are the
+ * store's, over the matches).  An explicit keys=/uuids= filter narrows
+ * the matches further. */
+static int restrict_to_text(struct app *app, const struct http_request *req, enum entity_kind kind,
+                            struct store_query *sq, struct text_match *m, struct error *err)
+{
+    memset(m, 0, sizeof *m);
+    const char *q = query_params_get(req->query, "q");
+    if (q == NULL || *q == '\0' ||
+        (kind != ENTITY_COURSE && kind != ENTITY_COURSE_RUN && kind != ENTITY_PROGRAM))
+        return 0;
+    if (api_search_list_keys(app, req, kind, q, &m->found, &m->n_found, err) != 0)
+        return -1;
+    /* One more slot: a list filter with no keys must still be non-NULL
+     * to match nothing (store.h). */
+    m->keys = calloc(m->n_found + 1, sizeof *m->keys);
+    if (m->keys == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    bool by_uuid = kind == ENTITY_PROGRAM;
+    const char *const *given = by_uuid ? sq->uuids : sq->keys;
+    size_t n_given = by_uuid ? sq->n_uuids : sq->n_keys, n = 0;
+    for (size_t i = 0; i < m->n_found; i++)
+        if (given == NULL || listed(m->found[i], given, n_given))
+            m->keys[n++] = m->found[i];
+    if (by_uuid) {
+        sq->uuids = m->keys;
+        sq->n_uuids = n;
+    } else {
+        sq->keys = m->keys;
+        sq->n_keys = n;
+    }
+    return 0;
+}
+
 void api_list(struct app *app, const struct http_request *req, const struct route *route,
               const struct route_params *params, struct http_response *resp)
 {
@@ -71,11 +132,15 @@ void api_list(struct app *app, const struct http_request *req, const struct rout
     struct store_page page = {0};
     struct api_repr r;
     bool repr_ready = false;
+    struct text_match match = {0};
 
     if (api_filters_parse(route->kind, req, &f, &err) != 0)
         goto fail;
+    if (restrict_to_text(app, req, route->kind, &f.query, &match, &err) != 0)
+        goto fail;
     if (f.uuids_only) {
         list_uuids(app, &f.query, resp);
+        text_match_free(&match);
         api_filters_free(&f);
         return;
     }
@@ -88,6 +153,7 @@ void api_list(struct app *app, const struct http_request *req, const struct rout
         goto fail;
     if (api_page_out_of_range(&pg, page.total)) {
         json_decref(page.items);
+        text_match_free(&match);
         api_filters_free(&f);
         http_respond_detail(resp, 404, "Invalid page.");
         return;
@@ -113,6 +179,7 @@ void api_list(struct app *app, const struct http_request *req, const struct rout
     api_repr_free(&r);
     json_decref(page.items);
     json_t *env = api_page_envelope(app, req, &pg, page.total, results);
+    text_match_free(&match);
     api_filters_free(&f);
     if (env == NULL) {
         http_respond_detail(resp, 500, "out of memory");
@@ -126,6 +193,7 @@ fail_repr:
         api_repr_free(&r);
     json_decref(page.items);
 fail:
+    text_match_free(&match);
     api_filters_free(&f);
     api_respond_error(resp, &err);
 }

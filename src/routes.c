@@ -3,6 +3,7 @@
  * metrics labels and the OpenAPI document all read it.
  */
 #include "api.h"
+#include "api_search.h"
 #include "http_router.h"
 #include "ops.h"
 
@@ -47,6 +48,14 @@ static void api_detail(struct app *app, const struct http_request *req, const st
             "Retrieve, replace, update or delete one of the " what                                 \
     }
 
+/* Each search content type: hits, and hits with facets. */
+#define SEARCH_ROUTES(path, label, entity, what)                                                   \
+    {READ, "/api/v1/search/" path "/", api_search, "search_" label, entity, "Search " what},       \
+    {                                                                                              \
+        READ, "/api/v1/search/" path "/facets/", api_search_facets, "search_" label "_facets",     \
+            entity, "Search " what ", with facet counts"                                           \
+    }
+
 const struct route catalog_routes[] = {
     {READ, "/health/", ops_health, "health", ENTITY_KIND_COUNT, "Process is alive"},
     {READ, "/healthz", ops_health, "healthz", ENTITY_KIND_COUNT, "Process is alive"},
@@ -59,6 +68,13 @@ const struct route catalog_routes[] = {
     KIND_ROUTES("course_runs", "course_runs", ENTITY_COURSE_RUN, "course runs"),
     KIND_ROUTES("programs", "programs", ENTITY_PROGRAM, "programs"),
     KIND_ROUTES("pathways", "pathways", ENTITY_PATHWAY, "pathways"),
+    SEARCH_ROUTES("all", "all", ENTITY_KIND_COUNT, "courses, course runs and programs"),
+    SEARCH_ROUTES("courses", "courses", ENTITY_COURSE, "courses"),
+    SEARCH_ROUTES("course_runs", "course_runs", ENTITY_COURSE_RUN, "course runs"),
+    SEARCH_ROUTES("programs", "programs", ENTITY_PROGRAM, "programs"),
+    {READ, "/api/v1/search/typeahead/", api_search_typeahead, "search_typeahead", ENTITY_KIND_COUNT,
+     "Course runs and programs whose titles, keys or organizations start "
+     "with q"},
 };
 
 const size_t catalog_routes_count = sizeof catalog_routes / sizeof catalog_routes[0];
