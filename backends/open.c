@@ -30,3 +30,16 @@ int cache_open(const struct config *config, struct cache **out, struct error *er
                                "cache driver '%s' is not compiled into this binary", name);
     return driver->open(config, out, err);
 }
+
+int search_open(const struct config *config, struct search **out, struct error *err)
+{
+    const char *name = config_get(config, "search.driver");
+    *out = NULL;
+    if (name[0] == '\0' || strcmp(name, "none") == 0)
+        return 0;
+    const struct search_driver *driver = registry_search(name);
+    if (driver == NULL)
+        return error_set_field(err, ERR_CONFIG, "search.driver",
+                               "search driver '%s' is not compiled into this binary", name);
+    return driver->open(config, out, err);
+}

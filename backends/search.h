@@ -55,6 +55,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "config.h"
@@ -182,6 +183,53 @@ struct search_driver {
     int (*clear)(struct search *search, struct error *err);
     int (*count)(struct search *search, size_t *out, struct error *err);
     int (*health)(struct search *search, struct error *err);
+
+    /* The hooks below serve index sync (src/indexer.c); a driver without
+     * them cannot run reindex or verify (ERR_UNSUPPORTED). */
+
+    /* The document last indexed under content and key: *out (caller-owned)
+     * is its hit object, or NULL when there is none. */
+    int (*lookup)(struct search *search, enum search_content content, const char *key, json_t **out,
+                  struct error *err);
+    /* Every document's search_doc_digest: *out (caller-owned) is
+     * {"course": {"<key>": "<16 hex digits>", ...}, "courserun": {...},
+     * "program": {...}}. */
+    int (*digests)(struct search *search, json_t **out, struct error *err);
+    /* A rebuild: after rebuild_begin, the index looks empty to this handle
+     * and index/remove on it build a new index that every other reader
+     * keeps ignoring (they go on answering from the old one) until
+     * rebuild_end(commit = true) switches to it in one step;
+     * rebuild_end(false) drops it and keeps the old one. */
+    int (*rebuild_begin)(struct search *search, struct error *err);
+    int (*rebuild_end)(struct search *search, bool commit, struct error *err);
 };
+
+static inline void search_close(struct search *s)
+{
+    if (s != NULL)
+        s->driver->close(s);
+}
+
+/* Opens the driver named by [search] driver; *out is NULL (and 0 returned)
+ * when it is "none".  *out is owned by the caller (search_close). */
+int search_open(const struct config *config, struct search **out, struct error *err);
+
+/* The checksum verify compares: 64-bit FNV-1a of the document's compact
+ * JSON with sorted keys, so the same document always gives the same value
+ * whichever process or driver computed it.  Drivers store it beside each
+ * document at index time.  0 when doc cannot be serialized. */
+static inline uint64_t search_doc_digest(const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    uint64_t h = UINT64_C(14695981039346656037);
+    if (text == NULL)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(1099511628211);
+    }
+    free(text);
+    return h;
+}
 
 #endif

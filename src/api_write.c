@@ -10,7 +10,9 @@
 #include <strings.h>
 
 #include "api.h"
+#include "after_commit.h"
 #include "api_internal.h"
+#include "log.h"
 
 static const char forbidden[] = "You do not have permission to perform this action.";
 
@@ -88,6 +90,16 @@ static int read_body(const struct http_request *req, struct http_response *resp,
     return 0;
 }
 
+/* Follows a committed write: the write stands whatever happens here, so a
+ * failure to index is only logged (the outbox keeps the change, /readyz
+ * shows the lag, and the next write or restart applies it). */
+static void follow_commit(struct app *app)
+{
+    struct error err = {0};
+    if (after_commit(app->store, app->search, app->cache, &err) != 0)
+        log_msg(LOG_ERROR, "search index: a committed write is not indexed yet: %s", err.message);
+}
+
 /* Writes doc (and, for a course, the runs normalized under "course_runs")
  * in one transaction.  *stored receives the record as stored. */
 static int write_all(struct app *app, enum entity_kind kind, json_t *doc, enum store_put mode,
@@ -127,8 +139,10 @@ static int write_all(struct app *app, enum entity_kind kind, json_t *doc, enum s
         store_rollback(app->store);
         json_decref(*stored);
         *stored = NULL;
+        return rc;
     }
-    return rc;
+    follow_commit(app);
+    return 0;
 }
 
 static void respond_written(struct app *app, const struct http_request *req, enum entity_kind kind,
@@ -242,6 +256,7 @@ void api_delete(struct app *app, const struct http_request *req, const struct ro
         api_respond_error(resp, &err);
         return;
     }
+    follow_commit(app);
     free(resp->body);
     resp->status = 204;
     resp->body = NULL;

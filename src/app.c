@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http_router.h"
+#include "indexer.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -49,6 +50,24 @@ int app_open(struct app *app, const struct config *config, struct error *err)
         error_prefix(err, "cache (%s)", config_get(config, "cache.driver"));
         goto fail;
     }
+    indexer_set_batch_size((size_t)config_int(config, "search.batch_size"));
+    if (search_open(config, &app->search, err) != 0) {
+        error_prefix(err, "search (%s)", config_get(config, "search.driver"));
+        goto fail;
+    }
+    if (app->search != NULL) {
+        /* A crash between a commit and its indexing left changes in the
+         * outbox: apply them before serving.  An index that cannot be
+         * brought up to date does not stop the catalog API; /readyz shows
+         * the lag and the next write tries again. */
+        struct indexer_stats stats = {0};
+        struct error ierr = {0};
+        if (indexer_catch_up(app->store, app->search, app->cache, &stats, &ierr) != 0)
+            log_msg(LOG_ERROR, "search index: catching up with the store failed: %s", ierr.message);
+        else if (stats.changes > 0)
+            log_msg(LOG_INFO, "search index: applied %zu pending changes (%zu documents)",
+                    stats.changes, stats.indexed + stats.removed);
+    }
     if (open_metrics(app, err) != 0)
         goto fail;
     if (app->allow_anonymous_writes)
@@ -64,6 +83,8 @@ void app_close(struct app *app)
 {
     metrics_free(app->metrics);
     app->metrics = NULL;
+    search_close(app->search);
+    app->search = NULL;
     cache_close(app->cache);
     app->cache = NULL;
     store_close(app->store);

@@ -60,6 +60,11 @@ const struct setting config_settings[] = {
 
     {"search", "driver", SETTING_BACKEND, "none", 0, 0, "search", false,
      "Search backend; none answers search requests with 503."},
+    {"search", "path", SETTING_PATH, "", 0, 0, NULL, false,
+     "Search index file (fts5); empty means store.path + \"-search\" beside the store."},
+    {"search", "batch_size", SETTING_INT, "500", 1, 100000, NULL, false,
+     "Outbox changes the indexer applies per batch (one index transaction each); also the "
+     "documents per batch of reindex and import."},
 
     {"cache", "driver", SETTING_BACKEND, "memory", 0, 0, "cache", false,
      "Response cache backend; none disables caching."},

@@ -12,10 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "after_commit.h"
 #include "app.h"
 #include "catalog_io.h"
 #include "clock.h"
 #include "config.h"
+#include "indexer.h"
 #include "log.h"
 #include "registry.h"
 #include "server.h"
@@ -142,6 +144,46 @@ static void close_store(struct config *config, struct store *store)
     config_free(config);
 }
 
+/* Opens the search index and the cache beside an open store, for the
+ * commands that keep the index in step (import) or work on it (reindex,
+ * verify).  need_search: fail when no search driver is configured. */
+static int open_derived(const struct config *config, bool need_search, struct search **search,
+                        struct cache **cache)
+{
+    struct error err = {0};
+    *search = NULL;
+    *cache = NULL;
+    indexer_set_batch_size((size_t)config_int(config, "search.batch_size"));
+    if (cache_open(config, cache, &err) != 0) {
+        fprintf(stderr, "catalogd: cache (%s): %s\n", config_get(config, "cache.driver"),
+                err.message);
+        return err.code == ERR_CONFIG ? EXIT_USAGE : EXIT_FAILED;
+    }
+    if (search_open(config, search, &err) != 0) {
+        fprintf(stderr, "catalogd: search (%s): %s\n", config_get(config, "search.driver"),
+                err.message);
+        cache_close(*cache);
+        *cache = NULL;
+        return err.code == ERR_CONFIG ? EXIT_USAGE : EXIT_FAILED;
+    }
+    if (need_search && *search == NULL) {
+        fprintf(stderr, "catalogd: no search backend is configured (search.driver = none)\n");
+        cache_close(*cache);
+        *cache = NULL;
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static void print_index_stats(const char *what, const struct indexer_stats *stats)
+{
+    fprintf(stderr,
+            "%s: %zu documents written, %zu removed, %zu outbox changes applied, "
+            "checkpoint %llu\n",
+            what, stats->indexed, stats->removed, stats->changes,
+            (unsigned long long)stats->checkpoint);
+}
+
 static void print_import_summary(const struct import_summary *summary)
 {
     fprintf(stderr, "import: %zu lines, %zu records written, %zu unchanged, %zu invalid",
@@ -176,6 +218,15 @@ static int run_import(struct command_line *cl)
             fclose(in);
         return status;
     }
+    struct search *search = NULL;
+    struct cache *cache = NULL;
+    status = open_derived(config, false, &search, &cache);
+    if (status != EXIT_OK) {
+        if (in != stdin)
+            fclose(in);
+        close_store(config, store);
+        return status;
+    }
     struct import_options options = {.skip_invalid = cl->skip_invalid,
                                      .progress = isatty(STDERR_FILENO) != 0};
     struct import_summary summary = {0};
@@ -188,9 +239,20 @@ static int run_import(struct command_line *cl)
         print_import_summary(&summary);
         if (summary.invalid > 0)
             status = EXIT_FAILED;
+        /* The import is committed: index it (in batches of the outbox) and
+         * let every process drop what it cached before. */
+        if (after_commit(store, search, cache, &err) != 0) {
+            fprintf(stderr,
+                    "catalogd import: the records are written but not all indexed yet: %s\n"
+                    "catalogd import: the next serve, write or verify applies the rest\n",
+                    err.message);
+            status = EXIT_FAILED;
+        }
     }
     if (in != stdin)
         fclose(in);
+    search_close(search);
+    cache_close(cache);
     close_store(config, store);
     return status;
 }
@@ -220,6 +282,68 @@ static int run_export(struct command_line *cl)
         fprintf(stderr, "catalogd export: write failed: %s\n", strerror(errno));
         status = EXIT_FAILED;
     }
+    close_store(config, store);
+    return status;
+}
+
+static int run_reindex(struct command_line *cl)
+{
+    struct config *config = NULL;
+    struct store *store = NULL;
+    struct search *search = NULL;
+    struct cache *cache = NULL;
+    int status = open_store(cl, &config, &store);
+    if (status != EXIT_OK)
+        return status;
+    if ((status = open_derived(config, true, &search, &cache)) != EXIT_OK) {
+        close_store(config, store);
+        return status;
+    }
+    struct indexer_stats stats = {0};
+    struct error err = {0};
+    if (indexer_reindex(store, search, cache, &stats, &err) != 0) {
+        fprintf(stderr, "catalogd reindex: %s\n", err.message);
+        fprintf(stderr, "catalogd reindex: the previous index is still in use\n");
+        status = EXIT_FAILED;
+    } else {
+        print_index_stats("reindex", &stats);
+    }
+    search_close(search);
+    cache_close(cache);
+    close_store(config, store);
+    return status;
+}
+
+static int run_verify(struct command_line *cl)
+{
+    struct config *config = NULL;
+    struct store *store = NULL;
+    struct search *search = NULL;
+    struct cache *cache = NULL;
+    int status = open_store(cl, &config, &store);
+    if (status != EXIT_OK)
+        return status;
+    if ((status = open_derived(config, true, &search, &cache)) != EXIT_OK) {
+        close_store(config, store);
+        return status;
+    }
+    struct error err = {0};
+    size_t differences = 0;
+    /* Changes still in the outbox are lag, not drift: apply them first. */
+    if (indexer_catch_up(store, search, cache, NULL, &err) != 0 ||
+        indexer_verify(store, search, stdout, &differences, &err) != 0) {
+        fprintf(stderr, "catalogd verify: %s\n", err.message);
+        status = EXIT_FAILED;
+    } else if (differences > 0) {
+        printf("%zu documents differ between the store and the index "
+               "(catalogd reindex rebuilds it)\n",
+               differences);
+        status = EXIT_FAILED;
+    } else {
+        printf("index matches the store\n");
+    }
+    search_close(search);
+    cache_close(cache);
     close_store(config, store);
     return status;
 }
@@ -287,6 +411,10 @@ static const struct command commands[] = {
      run_import},
     {"export", "catalogd export [--output FILE] [options]",
      "write every record as JSON Lines (standard output by default)", run_export},
+    {"reindex", "catalogd reindex [options]",
+     "rebuild the search index from the store (searches keep working meanwhile)", run_reindex},
+    {"verify", "catalogd verify [options]",
+     "compare the search index with the store; print every difference, exit 1 if any", run_verify},
     {"migrate", "catalogd migrate [options]", "bring the store's schema up to date", run_migrate},
     {"config show", "catalogd config show [options]",
      "print every effective setting and where it came from", run_config_show},

@@ -1,7 +1,8 @@
 /*
  * ops - the endpoints a load balancer and Prometheus call: liveness
  * (/health/, /healthz), readiness (/readyz: every configured backend
- * answers) and metrics (/metrics).
+ * answers; with search, also the index lag: outbox changes not yet in the
+ * index) and metrics (/metrics).
  */
 #include "ops.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "indexer.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -54,8 +56,30 @@ void ops_ready(struct app *app, const struct http_request *req, const struct rou
             json_object_set_new(backends, "cache", json_string("ok"));
         }
     }
+    json_t *index_lag = NULL;
+    if (app->search != NULL) {
+        uint64_t lag = 0;
+        error_clear(&err);
+        if (app->search->driver->health(app->search, &err) != 0) {
+            ready = false;
+            snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%ssearch",
+                     failed[0] ? ", " : "");
+            json_object_set_new(backends, "search", json_string("unavailable"));
+            log_msg(LOG_WARN, "readyz: search: %s", err.message);
+            metrics_count_backend_error(app->metrics, "search");
+        } else {
+            json_object_set_new(backends, "search", json_string("ok"));
+        }
+        /* A lagging index still answers (older results), so lag is
+         * reported rather than failing readiness. */
+        error_clear(&err);
+        if (app->store != NULL && indexer_lag(app->store, &lag, &err) == 0)
+            index_lag = json_integer((json_int_t)lag);
+    }
     json_t *body =
         json_pack("{s:s,s:o}", "status", ready ? "ready" : "unavailable", "backends", backends);
+    if (index_lag != NULL)
+        json_object_set_new(body, "index_lag", index_lag);
     if (!ready && body != NULL)
         json_object_set_new(body, "detail", json_sprintf("Backend unavailable: %s.", failed));
     http_respond_json(resp, ready ? 200 : 503, body);

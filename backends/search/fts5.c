@@ -1,11 +1,13 @@
 /*
  * fts5 - the express search driver: SQLite FTS5 in a sibling file of the
- * store (store.path + "-search"; ":memory:" when the store is in memory).
+ * store (search.path; when empty store.path + "-search", or ":memory:"
+ * when the store is in memory).
  *
  * Tables:
  *   docs    one row per document: natural key, visibility, dates (epoch
  *           seconds, for availability and boosts computed at query time),
- *           title (for sorting) and the hit JSON to return.
+ *           title (for sorting), the hit JSON to return and the document's
+ *           search_doc_digest (for verify).
  *   fts     FTS5 over title, short_description, full_description, org,
  *           key, subject (rowid = docs.id), tokenized with unicode61
  *           remove_diacritics 2, the folding search_query applies to q.
@@ -16,6 +18,13 @@
  * quoted string ("word" or "pre"*), so user text cannot inject FTS5 syntax;
  * the parts FTS5 cannot say (a NOT with nothing positive beside it, an OR
  * over a negation) become rowid set operations outside MATCH.
+ *
+ * Rebuild (reindex): one write transaction on the index file empties the
+ * tables and writes every document; WAL readers in other processes keep
+ * answering from the snapshot they started with until COMMIT switches
+ * them all at once, and a failed rebuild rolls back to the old index.
+ * Other writers wait for the lock meanwhile (busy timeout) or fail with
+ * ERR_UNAVAILABLE; the indexer's outbox makes them catch up later.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -37,6 +46,7 @@ struct fts5 {
     struct search base;
     sqlite3 *db;
     pthread_mutex_t lock;
+    bool rebuilding; /* inside rebuild_begin: writes join its transaction */
 };
 
 static const char *const content_names[SEARCH_CONTENT_COUNT] = {"course", "courserun", "program"};
@@ -65,7 +75,7 @@ static const char schema[] =
     " id INTEGER PRIMARY KEY, content INTEGER NOT NULL, key TEXT NOT NULL,"
     " public INTEGER NOT NULL, title TEXT NOT NULL, start INTEGER, end_ INTEGER,"
     " enr_start INTEGER, enr_end INTEGER, self_paced INTEGER NOT NULL, hit TEXT NOT NULL,"
-    " UNIQUE(content, key));"
+    " digest TEXT NOT NULL DEFAULT '', UNIQUE(content, key));"
     "CREATE INDEX IF NOT EXISTS docs_start ON docs(start);"
     "CREATE TABLE IF NOT EXISTS facets(doc INTEGER NOT NULL, field INTEGER NOT NULL,"
     " value TEXT NOT NULL, PRIMARY KEY(doc, field, value)) WITHOUT ROWID;"
@@ -769,7 +779,8 @@ static int writer_prepare(struct writer *w, struct error *err)
         {&w->del_fts, "DELETE FROM fts WHERE rowid = ?"},
         {&w->del_facets, "DELETE FROM facets WHERE doc = ?"},
         {&w->ins_doc, "INSERT INTO docs(content, key, public, title, start, end_, enr_start,"
-                      " enr_end, self_paced, hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                      " enr_end, self_paced, hit, digest)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&w->ins_fts, "INSERT INTO fts(rowid, title, short_description, full_description, org,"
                       " key, subject) VALUES (?, ?, ?, ?, ?, ?, ?)"},
         {&w->ins_facet, "INSERT OR IGNORE INTO facets(doc, field, value) VALUES (?, ?, ?)"},
@@ -875,6 +886,9 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 9, pacing && strcmp(pacing, "self_paced") == 0);
     sqlite3_bind_text(st, 10, hit_text, -1, free);
+    char digest[17];
+    snprintf(digest, sizeof digest, "%016llx", (unsigned long long)search_doc_digest(doc));
+    sqlite3_bind_text(st, 11, digest, -1, SQLITE_TRANSIENT);
     int rc = step_done(w->db, st, err);
     sqlite3_int64 id = sqlite3_last_insert_rowid(w->db);
     if (rc == 0) {
@@ -907,6 +921,24 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     return rc;
 }
 
+/* A batch is its own transaction, or a savepoint inside a rebuild so
+ * that a bad batch still writes nothing.  Called with fx->lock held. */
+static int write_begin(struct fts5 *fx, struct error *err)
+{
+    return exec(fx->db, fx->rebuilding ? "SAVEPOINT batch" : "BEGIN IMMEDIATE", err);
+}
+
+/* Commits when rc is 0, else rolls back; returns the final status. */
+static int write_end(struct fts5 *fx, int rc, struct error *err)
+{
+    if (rc == 0)
+        rc = exec(fx->db, fx->rebuilding ? "RELEASE batch" : "COMMIT", err);
+    if (rc != 0)
+        sqlite3_exec(fx->db, fx->rebuilding ? "ROLLBACK TO batch; RELEASE batch" : "ROLLBACK", NULL,
+                     NULL, NULL);
+    return rc;
+}
+
 static int fts5_index(struct search *search, const json_t *docs, struct error *err)
 {
     struct fts5 *fx = (struct fts5 *)search;
@@ -914,16 +946,13 @@ static int fts5_index(struct search *search, const json_t *docs, struct error *e
     if (!json_is_array(docs))
         return error_set_field(err, ERR_INVALID, "docs", "docs: expected a list");
     pthread_mutex_lock(&fx->lock);
-    int rc = exec(fx->db, "BEGIN IMMEDIATE", err);
+    int rc = write_begin(fx, err);
     if (rc == 0) {
         rc = writer_prepare(&w, err);
         for (size_t i = 0; rc == 0 && i < json_array_size(docs); i++)
             rc = write_doc(&w, json_array_get(docs, i), i, err);
         writer_finalize(&w);
-        if (rc == 0)
-            rc = exec(fx->db, "COMMIT", err);
-        if (rc != 0)
-            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = write_end(fx, rc, err);
     }
     pthread_mutex_unlock(&fx->lock);
     return rc;
@@ -937,16 +966,13 @@ static int fts5_remove(struct search *search, enum search_content content, const
     if ((int)content < 0 || content >= SEARCH_CONTENT_COUNT || key == NULL)
         return error_set(err, ERR_INVALID, "search remove: bad content type or key");
     pthread_mutex_lock(&fx->lock);
-    int rc = exec(fx->db, "BEGIN IMMEDIATE", err);
+    int rc = write_begin(fx, err);
     if (rc == 0) {
         rc = writer_prepare(&w, err);
         if (rc == 0)
             rc = remove_id(&w, (int)content, key, err);
         writer_finalize(&w);
-        if (rc == 0)
-            rc = exec(fx->db, "COMMIT", err);
-        if (rc != 0)
-            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = write_end(fx, rc, err);
     }
     pthread_mutex_unlock(&fx->lock);
     return rc;
@@ -1068,6 +1094,109 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
     return rc;
 }
 
+/* ---- index sync: lookup, digests, rebuild ---- */
+
+static int fts5_lookup(struct search *search, enum search_content content, const char *key,
+                       json_t **out, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    *out = NULL;
+    if ((int)content < 0 || content >= SEARCH_CONTENT_COUNT || key == NULL)
+        return error_set(err, ERR_INVALID, "search lookup: bad content type or key");
+    pthread_mutex_lock(&fx->lock);
+    if (sqlite3_prepare_v2(fx->db, "SELECT hit FROM docs WHERE content = ? AND key = ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = db_error(fx->db, err, "lookup");
+    } else {
+        sqlite3_bind_int(st, 1, (int)content);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            *out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            if (*out == NULL)
+                rc = error_set(err, ERR_INTERNAL, "search index (fts5): unreadable hit");
+        } else if (step != SQLITE_DONE) {
+            rc = db_error(fx->db, err, "lookup");
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+static int fts5_digests(struct search *search, json_t **out, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    sqlite3_stmt *st = NULL;
+    int rc = 0, step = SQLITE_DONE;
+    *out = json_pack("{s:{}, s:{}, s:{}}", "course", "courserun", "program");
+    if (*out == NULL)
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    pthread_mutex_lock(&fx->lock);
+    if (sqlite3_prepare_v2(fx->db, "SELECT content, key, digest FROM docs", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = db_error(fx->db, err, "digests");
+    } else {
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            int content = sqlite3_column_int(st, 0);
+            if (content < 0 || content >= SEARCH_CONTENT_COUNT)
+                continue;
+            json_object_set_new(json_object_get(*out, content_names[content]),
+                                (const char *)sqlite3_column_text(st, 1),
+                                json_string((const char *)sqlite3_column_text(st, 2)));
+        }
+        if (step != SQLITE_DONE)
+            rc = db_error(fx->db, err, "digests");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&fx->lock);
+    if (rc != 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int fts5_rebuild_begin(struct search *search, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    int rc;
+    pthread_mutex_lock(&fx->lock);
+    if (fx->rebuilding) {
+        rc = error_set(err, ERR_CONFLICT, "search index (fts5): a rebuild is already under way");
+    } else {
+        rc = exec(fx->db, "BEGIN IMMEDIATE; DELETE FROM fts; DELETE FROM facets; DELETE FROM docs;",
+                  err);
+        if (rc != 0)
+            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+        else
+            fx->rebuilding = true;
+    }
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+static int fts5_rebuild_end(struct search *search, bool commit, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    int rc = 0;
+    pthread_mutex_lock(&fx->lock);
+    if (!fx->rebuilding) {
+        rc = error_set(err, ERR_CONFLICT, "search index (fts5): no rebuild under way");
+    } else {
+        fx->rebuilding = false;
+        rc = commit ? exec(fx->db, "COMMIT", err) : -1;
+        if (rc != 0)
+            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!commit)
+            rc = 0;
+    }
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
 /* ---- open, close ---- */
 
 static void fts5_close(struct search *search)
@@ -1085,9 +1214,12 @@ extern const struct search_driver search_fts5_driver;
 static int fts5_open(const struct config *config, struct search **out, struct error *err)
 {
     const char *store_path = config_get(config, "store.path");
+    const char *search_path = config_get(config, "search.path");
     char *path = NULL;
     *out = NULL;
-    if (store_path[0] == '\0' || strcmp(store_path, ":memory:") == 0)
+    if (search_path[0] != '\0')
+        path = strdup(search_path);
+    else if (store_path[0] == '\0' || strcmp(store_path, ":memory:") == 0)
         path = strdup(":memory:");
     else if (asprintf(&path, "%s-search", store_path) < 0)
         path = NULL;
@@ -1132,4 +1264,8 @@ const struct search_driver search_fts5_driver = {
     .clear = fts5_clear,
     .count = fts5_count,
     .health = fts5_health,
+    .lookup = fts5_lookup,
+    .digests = fts5_digests,
+    .rebuild_begin = fts5_rebuild_begin,
+    .rebuild_end = fts5_rebuild_end,
 };

@@ -1,0 +1,361 @@
+/*
+ * indexer - outbox to search index, reindex and verify (see indexer.h).
+ *
+ * Concurrency.  Each batch is applied inside a store write transaction
+ * (store_begin; BEGIN IMMEDIATE in SQLite): reading the checkpoint and the
+ * changes, flattening the touched records, writing the index and moving
+ * the checkpoint all happen while this process holds the store's write
+ * lock.  So no two appliers, in this process or another (serve, import,
+ * a second serve on the same file), ever interleave, and the records
+ * flattened are exactly the committed state that includes every change
+ * of the batch: a slower applier can never write an older document over
+ * a newer one.  A mutex serializes the threads of one process before
+ * they reach the store, so they queue here rather than in SQLite's busy
+ * handler.  If the store commit fails after the index was written, the
+ * batch is applied again next time, which is harmless.
+ *
+ * Order.  SQLite hands out outbox ids in commit order (one writer at a
+ * time), so "every id above the checkpoint" never skips a change.  In
+ * PostgreSQL ids from concurrent transactions commit out of order
+ * (design.md, "Outbox order"): a postgres store will need the watermark to
+ * wait for gaps below the highest id seen to close (or time out) before
+ * moving past them, or per-row applied marks; changes_since there must
+ * only return ids below the first open gap.
+ */
+#include "indexer.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "search_docs.h"
+
+static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic size_t batch_size = 500;
+
+void indexer_set_batch_size(size_t n)
+{
+    atomic_store(&batch_size, n ? n : 1);
+}
+
+size_t indexer_batch_size(void)
+{
+    return atomic_load(&batch_size);
+}
+
+static int apply_docs(struct search *search, const json_t *index, const json_t *remove,
+                      struct error *err)
+{
+    if (json_array_size(index) > 0 && search->driver->index(search, index, err) != 0)
+        return -1;
+    size_t i;
+    json_t *r;
+    json_array_foreach(remove, i, r)
+    {
+        const char *type = json_string_value(json_object_get(r, "content_type"));
+        enum search_content content = SEARCH_COURSE;
+        for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
+            if (strcmp(type, search_docs_content_name((enum search_content)c)) == 0)
+                content = (enum search_content)c;
+        if (search->driver->remove(search, content, json_string_value(json_object_get(r, "key")),
+                                   err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Applies one batch inside a store transaction.  *applied receives the
+ * number of changes (0: nothing was pending). */
+static int apply_batch(struct store *store, struct search *search, struct store_change *changes,
+                       size_t max, size_t *applied, struct indexer_stats *stats, struct error *err)
+{
+    uint64_t checkpoint = 0;
+    size_t n = 0;
+    struct search_docs_plan plan = {0};
+    json_t *index = NULL, *remove = NULL;
+    *applied = 0;
+    if (store_begin(store, err) != 0)
+        return -1;
+    int rc = store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err);
+    if (rc == 0)
+        rc = store->driver->changes_since(store, checkpoint, changes, max, &n, err);
+    if (rc == 0 && n > 0) {
+        rc = search_docs_plan_init(&plan, err);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = search_docs_plan_change(&plan, store, search, &changes[i], err);
+        if (rc == 0)
+            rc = search_docs_plan_resolve(&plan, store, clock_now(), &index, &remove, err);
+        if (rc == 0)
+            rc = apply_docs(search, index, remove, err);
+        if (rc == 0)
+            rc = store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, changes[n - 1].id, err);
+    }
+    if (rc == 0 && n > 0)
+        rc = store_commit(store, err);
+    else
+        store_rollback(store);
+    if (rc == 0) {
+        *applied = n;
+        if (stats != NULL && n > 0) {
+            stats->changes += n;
+            stats->indexed += json_array_size(index);
+            stats->removed += json_array_size(remove);
+            stats->batches++;
+            stats->checkpoint = changes[n - 1].id;
+        }
+    }
+    json_decref(index);
+    json_decref(remove);
+    search_docs_plan_clear(&plan);
+    return rc;
+}
+
+static void bump_index(struct cache *cache)
+{
+    uint64_t gen;
+    struct error err = {0};
+    if (cache != NULL && cache->driver->bump(cache, "index", &gen, &err) != 0)
+        log_msg(LOG_WARN, "indexer: cannot bump the index generation: %s", err.message);
+}
+
+int indexer_catch_up(struct store *store, struct search *search, struct cache *cache,
+                     struct indexer_stats *stats, struct error *err)
+{
+    struct indexer_stats local = {0};
+    size_t max = indexer_batch_size();
+    struct store_change *changes = calloc(max, sizeof *changes);
+    if (changes == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    if (stats == NULL)
+        stats = &local;
+    int rc = 0;
+    size_t applied = 0, total = 0;
+    pthread_mutex_lock(&apply_lock);
+    do {
+        rc = apply_batch(store, search, changes, max, &applied, stats, err);
+        total += applied;
+    } while (rc == 0 && applied == max);
+    pthread_mutex_unlock(&apply_lock);
+    free(changes);
+    /* Even a failed catch-up may have applied earlier batches. */
+    if (total > 0)
+        bump_index(cache);
+    return rc;
+}
+
+/* Counts changes after `after` up to bound; *last receives the highest id
+ * seen (after when none). */
+static int scan_outbox(struct store *store, uint64_t after, uint64_t bound, uint64_t *count,
+                       uint64_t *last, struct error *err)
+{
+    struct store_change chunk[64];
+    size_t n;
+    *count = 0;
+    *last = after;
+    do {
+        if (store->driver->changes_since(store, *last, chunk, 64, &n, err) != 0)
+            return -1;
+        if (n > 0)
+            *last = chunk[n - 1].id;
+        *count += n;
+    } while (n == 64 && *count < bound);
+    return 0;
+}
+
+int indexer_lag(struct store *store, uint64_t *lag, struct error *err)
+{
+    uint64_t checkpoint, last;
+    if (store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err) != 0)
+        return -1;
+    return scan_outbox(store, checkpoint, 1000000, lag, &last, err);
+}
+
+/* ---- walking every searchable record ---- */
+
+static const enum entity_kind searchable[] = {ENTITY_COURSE, ENTITY_COURSE_RUN, ENTITY_PROGRAM};
+
+/* Called with each page of flattened documents (borrowed). */
+typedef int (*docs_fn)(void *ctx, const json_t *docs, struct error *err);
+
+/* Flattens every course, run and program, a page of batch_size records
+ * at a time, in natural key order. */
+static int each_doc_page(struct store *store, time_t now, docs_fn fn, void *ctx, struct error *err)
+{
+    size_t page_size = indexer_batch_size();
+    for (size_t k = 0; k < sizeof searchable / sizeof searchable[0]; k++) {
+        for (size_t offset = 0;; offset += page_size) {
+            struct store_query q = {.kind = searchable[k],
+                                    .hidden = -1,
+                                    .marketable = -1,
+                                    .active = -1,
+                                    .offset = offset,
+                                    .limit = page_size};
+            struct store_page page = {0};
+            if (store_list(store, &q, &page, err) != 0)
+                return -1;
+            json_t *docs = json_array();
+            size_t i;
+            json_t *record;
+            int rc = docs ? 0 : error_set(err, ERR_INTERNAL, "out of memory");
+            json_array_foreach(page.items, i, record)
+            {
+                json_t *doc = NULL;
+                if (rc == 0)
+                    rc = search_docs_flatten(store, searchable[k], record, now, &doc, err);
+                if (rc == 0)
+                    json_array_append_new(docs, doc);
+            }
+            size_t got = json_array_size(page.items);
+            json_decref(page.items);
+            if (rc == 0 && json_array_size(docs) > 0)
+                rc = fn(ctx, docs, err);
+            json_decref(docs);
+            if (rc != 0)
+                return -1;
+            if (got < page_size)
+                break;
+        }
+    }
+    return 0;
+}
+
+/* ---- reindex ---- */
+
+struct rebuild {
+    struct search *search;
+    struct indexer_stats *stats;
+};
+
+static int rebuild_page(void *ctx, const json_t *docs, struct error *err)
+{
+    struct rebuild *r = ctx;
+    if (r->search->driver->index(r->search, docs, err) != 0)
+        return -1;
+    r->stats->indexed += json_array_size(docs);
+    r->stats->batches++;
+    return 0;
+}
+
+int indexer_reindex(struct store *store, struct search *search, struct cache *cache,
+                    struct indexer_stats *stats, struct error *err)
+{
+    struct indexer_stats local = {0};
+    uint64_t checkpoint, head, count;
+    const struct search_driver *d = search->driver;
+    if (stats == NULL)
+        stats = &local;
+    if (d->rebuild_begin == NULL || d->rebuild_end == NULL)
+        return error_set(err, ERR_UNSUPPORTED, "search driver %s cannot rebuild its index",
+                         d->name);
+    /* The head is taken before the store is read: every change up to it is
+     * in what the rebuild reads, and any later one stays above the
+     * checkpoint, to be applied by the catch-up below (or again: it is
+     * idempotent). */
+    if (store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err) != 0 ||
+        scan_outbox(store, checkpoint, UINT64_MAX, &count, &head, err) != 0)
+        return -1;
+    if (d->rebuild_begin(search, err) != 0)
+        return -1;
+    struct rebuild r = {search, stats};
+    if (each_doc_page(store, clock_now(), rebuild_page, &r, err) != 0) {
+        struct error ignored;
+        d->rebuild_end(search, false, &ignored);
+        return -1;
+    }
+    if (d->rebuild_end(search, true, err) != 0)
+        return -1;
+    /* Only now: a crash before this point leaves the old checkpoint, and
+     * the old changes are applied once more over the new index. */
+    if (store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, head, err) != 0)
+        return -1;
+    stats->checkpoint = head;
+    bump_index(cache);
+    struct indexer_stats after = {0};
+    if (indexer_catch_up(store, search, cache, &after, err) != 0)
+        return -1;
+    stats->changes += after.changes;
+    if (after.changes > 0)
+        stats->checkpoint = after.checkpoint;
+    return 0;
+}
+
+/* ---- verify ---- */
+
+struct compare {
+    json_t *index; /* the index's digests; entries are removed as matched */
+    FILE *out;
+    size_t store_counts[SEARCH_CONTENT_COUNT];
+    size_t differences;
+};
+
+static int compare_page(void *ctx, const json_t *docs, struct error *err)
+{
+    struct compare *c = ctx;
+    size_t i;
+    json_t *doc;
+    (void)err;
+    json_array_foreach(docs, i, doc)
+    {
+        const char *type = json_string_value(json_object_get(doc, "content_type"));
+        const char *key = json_string_value(json_object_get(doc, "key"));
+        for (int k = 0; k < SEARCH_CONTENT_COUNT; k++)
+            if (strcmp(type, search_docs_content_name((enum search_content)k)) == 0)
+                c->store_counts[k]++;
+        json_t *held = json_object_get(c->index, type);
+        const char *digest = json_string_value(json_object_get(held, key));
+        char want[17];
+        snprintf(want, sizeof want, "%016" PRIx64, search_doc_digest(doc));
+        if (digest == NULL) {
+            fprintf(c->out, "missing in index: %s %s\n", type, key);
+            c->differences++;
+            continue;
+        }
+        if (strcmp(digest, want) != 0) {
+            fprintf(c->out, "different: %s %s (index %s, store %s)\n", type, key, digest, want);
+            c->differences++;
+        }
+        json_object_del(held, key);
+    }
+    return 0;
+}
+
+int indexer_verify(struct store *store, struct search *search, FILE *out, size_t *differences,
+                   struct error *err)
+{
+    struct compare c = {.out = out};
+    *differences = 0;
+    if (search->driver->digests == NULL)
+        return error_set(err, ERR_UNSUPPORTED, "search driver %s cannot list its documents",
+                         search->driver->name);
+    if (search->driver->digests(search, &c.index, err) != 0)
+        return -1;
+    size_t index_counts[SEARCH_CONTENT_COUNT];
+    for (int k = 0; k < SEARCH_CONTENT_COUNT; k++)
+        index_counts[k] = json_object_size(
+            json_object_get(c.index, search_docs_content_name((enum search_content)k)));
+    if (each_doc_page(store, clock_now(), compare_page, &c, err) != 0) {
+        json_decref(c.index);
+        return -1;
+    }
+    for (int k = 0; k < SEARCH_CONTENT_COUNT; k++) {
+        const char *type = search_docs_content_name((enum search_content)k);
+        const char *key;
+        json_t *unused;
+        json_object_foreach(json_object_get(c.index, type), key, unused)
+        {
+            fprintf(out, "extra in index: %s %s\n", type, key);
+            c.differences++;
+        }
+    }
+    for (int k = 0; k < SEARCH_CONTENT_COUNT; k++)
+        fprintf(out, "%s: store %zu, index %zu%s\n",
+                search_docs_content_name((enum search_content)k), c.store_counts[k],
+                index_counts[k], c.store_counts[k] == index_counts[k] ? "" : " (counts differ)");
+    json_decref(c.index);
+    *differences = c.differences;
+    return 0;
+}

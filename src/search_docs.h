@@ -1,0 +1,86 @@
+/*
+ * search_docs - flattens canonical records (src/entity.h), read through
+ * the store, into the search DOCUMENTS of backends/search.h, and works
+ * out which documents an outbox change touches.
+ *
+ * One document per course, course run and program.  A run document
+ * carries its course's organizations and subjects; a course document
+ * carries the dates and pacing of the run a visitor would pick and the
+ * union of its public runs' seat types; a program document carries its
+ * type, its authoring organizations and the subjects of its courses.  So
+ * a change to one record can change documents of others:
+ *   course_run    the run, its course (and the course it was indexed
+ *                 under before, when it moved or was deleted)
+ *   course        the course, its runs, the programs that contain it
+ *   organization  the courses it owns and their runs, the programs it
+ *                 authors (their "KEY: Name" facet values change)
+ *   subject       the courses that name it, their runs and programs
+ *   program_type  its programs
+ *   program       the program
+ *   pathway       nothing (not searchable)
+ * A touched document is rebuilt from the store as it is now: present, it
+ * is (re)indexed; absent, it is removed.  Applying the same change twice
+ * therefore gives the same index.
+ *
+ * The "hit" of each document is what the search API returns for it,
+ * shaped after course-discovery's search serializers (CourseSearch-,
+ * CourseRunSearch-, ProgramSearchSerializer).  Availability is not in it:
+ * the API computes it from the dates at query time.
+ */
+#ifndef CATALOGD_SEARCH_DOCS_H
+#define CATALOGD_SEARCH_DOCS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "entity.h"
+#include "error.h"
+#include "search.h"
+#include "store.h"
+
+/* "course", "courserun", "program" (search.h's content_type values). */
+const char *search_docs_content_name(enum search_content content);
+
+/* The search content of a record kind: 0 and *out set for course,
+ * course_run and program; -1 for the kinds that have no document. */
+int search_docs_content_of(enum entity_kind kind, enum search_content *out);
+
+/* Flattens one record (a canonical document of kind course, course_run or
+ * program) into its search document, reading what it names (organizations,
+ * subjects, runs, course, program type) from store.  now picks a course's
+ * run.  *out is a new document owned by the caller.  ERR_INVALID for a
+ * kind without documents; store errors pass through. */
+int search_docs_flatten(struct store *store, enum entity_kind kind, const json_t *record,
+                        time_t now, json_t **out, struct error *err);
+
+/* The documents a batch of changes touches, built up change by change and
+ * then resolved against the store. */
+struct search_docs_plan {
+    json_t *targets; /* {"<content>\t<key>": true}: touched, deduplicated */
+    json_t *lookups; /* names already read (organizations, subjects...) */
+};
+
+/* Zeroed plans need this before use; returns -1 (ERR_INTERNAL) on OOM. */
+int search_docs_plan_init(struct search_docs_plan *plan, struct error *err);
+void search_docs_plan_clear(struct search_docs_plan *plan);
+
+/* Adds the documents change touches (see above) to plan.  search (may be
+ * NULL) is asked where a run was indexed before, to rebuild the course it
+ * left. */
+int search_docs_plan_change(struct search_docs_plan *plan, struct store *store,
+                            struct search *search, const struct store_change *change,
+                            struct error *err);
+
+/* Adds one document by content and key. */
+int search_docs_plan_add(struct search_docs_plan *plan, enum search_content content,
+                         const char *key, struct error *err);
+
+/* Resolves plan against the store: *index (caller-owned array) receives
+ * the flattened documents of the targets that exist, in a stable order;
+ * *remove (caller-owned array of {"content_type", "key"}) the targets that
+ * do not. */
+int search_docs_plan_resolve(struct search_docs_plan *plan, struct store *store, time_t now,
+                             json_t **index, json_t **remove, struct error *err);
+
+#endif
