@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Deterministic query mix for the search benchmarks, from the corpus vocabulary.
+
+    bench/gen_queries.py --seed 1 --count 20000 --out-dir DIR
+
+writes, in DIR:
+  search.paths     unfaceted searches (1-3 words, phrases, prefixes) as URL
+                   paths for wrk, all distinct, so a cache cannot hit;
+  search.match     the same queries, line for line, as the FTS5 MATCH
+                   expression backends/search/fts5.c builds, for raw_fts5;
+  facets.paths     searches with a facet selected, on the facets endpoint;
+  typeahead.paths  typeahead prefixes of one or two words;
+  queries.json     all of the above as lists, for other engines.
+"""
+
+import argparse
+import json
+import os
+import random
+from urllib.parse import quote
+
+from vocab import LEVELS, Vocabulary
+
+SEARCH = "/api/v1/search/all/"
+FACETS = "/api/v1/search/all/facets/"
+TYPEAHEAD = "/api/v1/search/typeahead/"
+
+
+def fts_string(text, prefix=False):
+    return '"' + text.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
+def one_query(vocab, rng):
+    """(q text, MATCH expression): the shape fts5.c gives an AND of terms."""
+    r = rng.random()
+    if r < 0.6:
+        words = vocab.sample(rng, rng.randint(1, 3), top=4000)
+        return " ".join(words), "((" + " AND ".join(fts_string(w) for w in words) + "))"
+    if r < 0.8:
+        words = vocab.sample(rng, 2, top=40)
+        return '"%s"' % " ".join(words), "((" + fts_string(" ".join(words)) + "))"
+    word = vocab.sample(rng, 1, top=6000)[0]
+    pre = word[:rng.randint(3, max(3, min(5, len(word))))]
+    return pre + "*", "((" + fts_string(pre, True) + "))"
+
+
+def generate(seed, count):
+    vocab = Vocabulary(seed)
+    rng = random.Random(seed * 31 + 7)
+    seen = set()
+    search, match = [], []
+    tries = 0
+    while len(search) < count and tries < count * 20:
+        tries += 1
+        q, m = one_query(vocab, rng)
+        if q in seen:
+            continue
+        seen.add(q)
+        search.append(q)
+        match.append(m)
+    facets = []
+    for i, q in enumerate(search[: max(1, count // 4)]):
+        pick = ("level_type_exact:" + rng.choice(LEVELS) if i % 2 == 0
+                else "pacing_type_exact:" + rng.choice(["self_paced", "instructor_paced"]))
+        facets.append((q, pick))
+    typeahead = []
+    tseen = set()
+    while len(typeahead) < max(1, count // 4) and len(tseen) < count * 4:
+        words = vocab.sample(rng, rng.randint(1, 2), top=8000)
+        words[-1] = words[-1][:rng.randint(2, len(words[-1]))]
+        t = " ".join(words)
+        if t not in tseen:
+            tseen.add(t)
+            typeahead.append(t)
+    return search, match, facets, typeahead
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--out-dir", required=True)
+    args = ap.parse_args()
+    search, match, facets, typeahead = generate(args.seed, args.count)
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    def write(name, lines):
+        with open(os.path.join(args.out_dir, name), "w") as f:
+            f.writelines(line + "\n" for line in lines)
+
+    write("search.paths", ["%s?q=%s&page_size=20" % (SEARCH, quote(q)) for q in search])
+    write("search.match", match)
+    write("facets.paths", ["%s?q=%s&selected_facets=%s&page_size=20" % (FACETS, quote(q), quote(p))
+                           for q, p in facets])
+    write("typeahead.paths", ["%s?q=%s" % (TYPEAHEAD, quote(t)) for t in typeahead])
+    with open(os.path.join(args.out_dir, "queries.json"), "w") as f:
+        json.dump({"search": search, "match": match,
+                   "facets": [{"q": q, "selected_facets": p} for q, p in facets],
+                   "typeahead": typeahead}, f, indent=0)
+
+
+if __name__ == "__main__":
+    main()
