@@ -14,6 +14,11 @@
  * request target before libmicrohttpd unescapes it, so that '+' and %2B
  * and malformed escapes are decoded by query_params_parse per the API
  * contract.
+ *
+ * GET and HEAD on the catalog API go through the response cache
+ * (response_cache.h) around the handler: a hit skips the handler, a miss
+ * offers the handler's response to the cache, and either says so in an
+ * X-Cache header.
  */
 #include "server.h"
 
@@ -38,6 +43,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "query_params.h"
+#include "response_cache.h"
 
 #define REQUEST_ID_MAX 128
 
@@ -162,7 +168,7 @@ static void make_request_id(struct server *srv, struct MHD_Connection *conn, cha
 static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *conn,
                                      struct request_state *st, const char *method, const char *path,
                                      const char *request_id, struct http_response *resp,
-                                     size_t route_index, bool close)
+                                     size_t route_index, bool close, const char *x_cache)
 {
     if (resp->status == 0) {
         /* A handler that set nothing is a bug; the client still gets JSON. */
@@ -187,6 +193,8 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     if (resp->location[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+    if (x_cache != NULL)
+        MHD_add_response_header(r, "X-Cache", x_cache);
     if (close || atomic_load_explicit(&srv->draining, memory_order_relaxed))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
@@ -210,7 +218,8 @@ static enum MHD_Result respond_too_large(struct server *srv, struct MHD_Connecti
     struct error err;
     error_set(&err, ERR_TOO_LARGE, "Request body is larger than %zu bytes.", srv->max_body);
     http_respond_error(&resp, &err);
-    return send_response(srv, conn, st, method, url, request_id, &resp, catalog_routes_count, true);
+    return send_response(srv, conn, st, method, url, request_id, &resp, catalog_routes_count, true,
+                         NULL);
 }
 
 static int append_body(struct request_state *st, const char *data, size_t len)
@@ -244,7 +253,8 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
 
     if (query_params_parse(st->raw_query, &query, &err) != 0) {
         http_respond_error(&resp, &err);
-        return send_response(srv, conn, st, method, url, request_id, &resp, route_index, false);
+        return send_response(srv, conn, st, method, url, request_id, &resp, route_index, false,
+                             NULL);
     }
     struct http_request req = {
         .method = parse_method(method),
@@ -259,6 +269,8 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
         .caller = {.staff = srv->app->allow_anonymous_writes},
     };
     struct route_params params;
+    struct response_cache_probe probe; /* the key buffer needs no clearing */
+    probe.active = probe.hit = false;
     const struct route *route = router_match(catalog_routes, catalog_routes_count, req.method, url,
                                              &params, resp.allow, sizeof resp.allow, &err);
     if (route == NULL) {
@@ -268,10 +280,15 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
             http_respond_error(&resp, &err);
     } else {
         route_index = (size_t)(route - catalog_routes);
-        route->handler(srv->app, &req, route, &params, &resp);
+        if (response_cache_lookup(srv->app->cache, route, &req, &probe, &resp) != 1) {
+            route->handler(srv->app, &req, route, &params, &resp);
+            response_cache_store(srv->app->cache, &probe, &resp);
+        }
     }
+    /* X-Cache only on responses the cache was asked about. */
+    const char *x_cache = probe.hit ? "hit" : probe.active ? "miss" : NULL;
     enum MHD_Result ret =
-        send_response(srv, conn, st, method, url, request_id, &resp, route_index, false);
+        send_response(srv, conn, st, method, url, request_id, &resp, route_index, false, x_cache);
     query_params_free(&query);
     return ret;
 }
