@@ -272,6 +272,18 @@ json_t *api_search_hit(const json_t *hit, time_t now)
             json_string(derived_availability_label(derived_availability(out, now))));
         json_object_set_new(out, "is_enrollable", json_boolean(derived_is_enrollable(out, now)));
     }
+    /* A course hit may list its runs with their dates (search_docs.c
+     * does): each gets its availability, as course-discovery's course
+     * results show it. */
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(out, "course_runs"), i, run)
+    {
+        if (json_is_object(run))
+            json_object_set_new(
+                run, "availability",
+                json_string(derived_availability_label(derived_availability(run, now))));
+    }
     return out;
 }
 

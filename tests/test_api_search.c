@@ -728,10 +728,12 @@ START_TEST(test_q_on_lists)
 {
     seed_store();
     expect_keys("/api/v1/courses/?q=circuits", "MITx+CIRC");
-    expect_keys("/api/v1/courses/?q=-circuits", "HarvardX+CS50");
+    /* MITx+ML came only from the store: writes reach the index (after_commit) */
+    expect_keys("/api/v1/courses/?q=-circuits", "HarvardX+CS50,MITx+ML");
     expect_keys("/api/v1/courses/?q=-circuits&keys=MITx%2BCIRC", "");
     expect_keys("/api/v1/courses/?q=-circuits&keys=MITx%2BCIRC,HarvardX%2BCS50", "HarvardX+CS50");
-    expect_keys("/api/v1/course_runs/?q=circuits", RUN_CS50 "," RUN_CUR "," RUN_SOON);
+    expect_keys("/api/v1/course_runs/?q=circuits", RUN_CUR "," RUN_SOON);
+    expect_keys("/api/v1/course_runs/?q=org:mitx", RUN_CUR "," RUN_SOON "," RUN_ML);
     expect_keys("/api/v1/course_runs/"
                 "?q=circuits&keys=course-v1:MITx%2BCIRC%2B3T2025,course-v1:MITx%2BML%2B1T2024",
                 RUN_SOON);
@@ -741,11 +743,11 @@ START_TEST(test_q_on_lists)
     /* without q the list is the store's */
     expect_keys("/api/v1/courses/", "HarvardX+CS50,MITx+CIRC,MITx+ML");
     /* pagination runs over the matches, in the list's order */
-    json_t *p = get("/api/v1/course_runs/?q=circuits&page_size=2", 200);
+    json_t *p = get("/api/v1/course_runs/?q=org:mitx&page_size=2", 200);
     ck_assert_int_eq(iget(p, "count"), 3);
-    ck_assert_str_eq(sget(p, "next"), BASE "/api/v1/course_runs/?q=circuits&page_size=2&page=2");
+    ck_assert_str_eq(sget(p, "next"), BASE "/api/v1/course_runs/?q=org%3Amitx&page_size=2&page=2");
     json_decref(p);
-    p = get("/api/v1/course_runs/?q=circuits&page_size=2&page=2", 200);
+    p = get("/api/v1/course_runs/?q=org:mitx&page_size=2&page=2", 200);
     ck_assert_uint_eq(json_array_size(json_object_get(p, "results")), 1);
     json_decref(p);
     /* programs: uuids_only honours q */
@@ -758,6 +760,25 @@ START_TEST(test_q_on_lists)
     json_decref(e);
     /* q on a kind without documents is ignored, as unknown params are */
     json_decref(get("/api/v1/organizations/?q=(", 200));
+}
+END_TEST
+
+START_TEST(test_write_is_searchable)
+{
+    seed_store();
+    expect_keys("/api/v1/search/courses/?q=zygomorphic", "");
+    post("/api/v1/courses/", "{\"key\":\"MITx+BOT\",\"title\":\"Zygomorphic Botany\","
+                             "\"owners\":[\"MITx\"],\"course_runs\":[{\"key\":"
+                             "\"course-v1:MITx+BOT+1T2025\",\"status\":\"published\","
+                             "\"start\":\"2025-05-01T00:00:00Z\",\"end\":"
+                             "\"2025-09-01T00:00:00Z\"}]}");
+    expect_keys("/api/v1/search/all/?q=zygomorphic", "MITx+BOT,course-v1:MITx+BOT+1T2025");
+    json_t *r = get("/api/v1/search/courses/?q=zygomorphic", 200);
+    json_t *runs = json_object_get(json_array_get(json_object_get(r, "results"), 0), "course_runs");
+    ck_assert_uint_eq(json_array_size(runs), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "availability")),
+                     "Current");
+    json_decref(r);
 }
 END_TEST
 
@@ -831,6 +852,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_visitor_facets_hide_private);
     tcase_add_test(tc, test_typeahead);
     tcase_add_test(tc, test_q_on_lists);
+    tcase_add_test(tc, test_write_is_searchable);
     tcase_add_test(tc, test_unavailable);
     tcase_add_test(tc, test_hostile_q);
     suite_add_tcase(s, tc);
