@@ -10,6 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants that have a
+ * four-digit year. */
+static const time_t CLOCK_MIN_INSTANT = -62135596800LL;
+static const time_t CLOCK_MAX_INSTANT = 253402300799LL;
+
 static atomic_bool fixed_set;
 static _Atomic long long fixed_now;
 
@@ -118,8 +123,13 @@ int clock_parse_iso8601(const char *text, time_t *out)
     tm.tm_hour = hour;
     tm.tm_min = min;
     tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    *out = t - offset;
+    time_t t = timegm(&tm) - offset;
+    /* An offset can carry 0001-01-01 or 9999-12-31 into a year that has no
+     * four-digit form; refused, so that every instant accepted here is one
+     * clock_format_iso8601 writes and this function reads back. */
+    if (t < CLOCK_MIN_INSTANT || t > CLOCK_MAX_INSTANT)
+        return -1;
+    *out = t;
     return 0;
 }
 
@@ -132,5 +142,8 @@ void clock_format_iso8601(time_t t, char *buf, size_t size)
         snprintf(buf, size, "%s", "");
         return;
     }
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* Not strftime's %Y: it writes year 596 as "596", which no ISO 8601
+     * reader (ours included) accepts back. */
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
