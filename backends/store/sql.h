@@ -17,6 +17,10 @@
  *   - how a write transaction starts (begin_sql): SQLite takes the write
  *     lock up front (BEGIN IMMEDIATE) so two writers never deadlock on a
  *     lock upgrade.
+ *   - how migrations keep out of each other's way (migrate_lock_sql, run
+ *     right after begin_sql): SQLite's write lock already serialises them;
+ *     PostgreSQL's BEGIN takes no lock, so its driver names an advisory
+ *     transaction lock.
  * Everything else (RETURNING, ON CONFLICT ... DO UPDATE, SAVEPOINT,
  * EXISTS, IN lists) is written once in the syntax both servers accept.
  */
@@ -47,6 +51,9 @@ struct sql_ops {
     const char *ddl_id;    /* e.g. "INTEGER PRIMARY KEY AUTOINCREMENT" */
     const char *ddl_bool;  /* e.g. "INTEGER" */
     const char *begin_sql; /* e.g. "BEGIN IMMEDIATE" */
+    /* Run after begin_sql in each migration transaction; NULL when
+     * begin_sql alone keeps two migrating processes apart. */
+    const char *migrate_lock_sql;
 
     /* Opens a new connection with the settings in ctx (the driver's own,
      * given to sql_store_open).  *out is owned by the caller

@@ -1490,14 +1490,32 @@ static int current_version(struct sql_conn *c, int *version, struct error *err)
     return rc == 1 ? 0 : -1;
 }
 
+/* Begins a migration transaction holding the dialect's migration lock. */
+static int migrate_lock(struct sql_conn *c, struct error *err)
+{
+    if (c->ops->exec(c, c->ops->begin_sql, err) != 0)
+        return -1;
+    if (c->ops->migrate_lock_sql != NULL && c->ops->exec(c, c->ops->migrate_lock_sql, err) != 0) {
+        struct error ignored;
+        c->ops->exec(c, "ROLLBACK", &ignored);
+        return -1;
+    }
+    return 0;
+}
+
 static int migrate_on(struct sql_conn *c, int *from, int *to, struct error *err)
 {
     if (c->depth != 0)
         return error_set(err, ERR_INTERNAL, "migrate inside a transaction");
-    if (c->ops->exec(c,
-                     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-                     " applied_at TEXT NOT NULL)",
-                     err) != 0)
+    /* Under the migration lock too: two PostgreSQL sessions creating the
+     * same table at once would otherwise collide in its catalog. */
+    if (migrate_lock(c, err) != 0)
+        return -1;
+    int rc0 = c->ops->exec(c,
+                           "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY"
+                           " KEY, applied_at TEXT NOT NULL)",
+                           err);
+    if (write_end(c, rc0 == 0, err) != 0)
         return -1;
     int v;
     if (current_version(c, &v, err) != 0)
@@ -1506,7 +1524,7 @@ static int migrate_on(struct sql_conn *c, int *from, int *to, struct error *err)
     while (v < SQL_MIGRATION_COUNT) {
         /* Another process may migrate at the same time: re-read the version
          * under the write lock and apply only what is still pending. */
-        if (c->ops->exec(c, c->ops->begin_sql, err) != 0)
+        if (migrate_lock(c, err) != 0)
             return -1;
         int now_v;
         int rc = current_version(c, &now_v, err);
