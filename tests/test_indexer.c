@@ -1,0 +1,381 @@
+/*
+ * test_indexer - the outbox indexer against a real sqlite store and fts5
+ * index: apply, checkpoint, batches, resume after a failure part-way,
+ * idempotence, deletions, reindex and verify, generation bumps.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "after_commit.h"
+#include "clock.h"
+#include "indexer.h"
+#include "registry.h"
+#include "search_docs.h"
+#include "testutil.h"
+
+static struct store *st;
+static struct search *idx;
+static struct cache *cache;
+static struct config *cfg;
+
+/* A search handle that passes everything to a real one but fails index
+ * calls once `fail_in` of them have succeeded (-1: never). */
+struct flaky {
+    struct search base;
+    struct search *inner;
+    int fail_in;
+    int index_calls;
+};
+
+static int flaky_index(struct search *s, const json_t *docs, struct error *err)
+{
+    struct flaky *f = (struct flaky *)s;
+    f->index_calls++;
+    if (f->fail_in == 0)
+        return error_set(err, ERR_UNAVAILABLE, "flaky: index unavailable");
+    if (f->fail_in > 0)
+        f->fail_in--;
+    return f->inner->driver->index(f->inner, docs, err);
+}
+
+static int flaky_remove(struct search *s, enum search_content c, const char *key, struct error *err)
+{
+    struct flaky *f = (struct flaky *)s;
+    return f->inner->driver->remove(f->inner, c, key, err);
+}
+
+static int flaky_lookup(struct search *s, enum search_content c, const char *key, json_t **out,
+                        struct error *err)
+{
+    struct flaky *f = (struct flaky *)s;
+    return f->inner->driver->lookup(f->inner, c, key, out, err);
+}
+
+static const struct search_driver flaky_driver = {
+    .name = "flaky",
+    .index = flaky_index,
+    .remove = flaky_remove,
+    .lookup = flaky_lookup,
+};
+
+static void put(enum entity_kind kind, const char *text)
+{
+    json_error_t jerr;
+    json_t *in = json_loads(text, 0, &jerr);
+    ck_assert_msg(in != NULL, "bad fixture: %s", jerr.text);
+    json_t *doc = NULL;
+    struct error err = {0};
+    ck_assert_msg(entity_normalize(kind, in, ENTITY_CREATE, &doc, &err) == 0, "normalize: %s",
+                  err.message);
+    ck_assert_msg(store_put(st, kind, doc, STORE_UPSERT, NULL, &err) == 0, "put: %s", err.message);
+    json_decref(in);
+    json_decref(doc);
+}
+
+static void put_course(int i)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"key\":\"MITx+C%d\",\"title\":\"Course number %d\",\"owners\":[\"MITx\"]}", i, i);
+    put(ENTITY_COURSE, text);
+    snprintf(text, sizeof text,
+             "{\"key\":\"course-v1:MITx+C%d+1T2025\",\"course\":\"MITx+C%d\","
+             "\"status\":\"published\",\"start\":\"2025-03-01T00:00:00Z\"}",
+             i, i);
+    put(ENTITY_COURSE_RUN, text);
+}
+
+static void setup(void)
+{
+    char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "store.path=%s/c.db", dir);
+    const char *sets[] = {path, "search.driver=fts5", "cache.driver=memory", NULL};
+    free(dir);
+    cfg = test_config(sets);
+    struct error err = {0};
+    ck_assert_msg(store_open(cfg, &st, &err) == 0, "store: %s", err.message);
+    ck_assert_msg(search_open(cfg, &idx, &err) == 0 && idx != NULL, "search: %s", err.message);
+    ck_assert_msg(cache_open(cfg, &cache, &err) == 0, "cache: %s", err.message);
+    clock_set_fixed("2025-06-01T00:00:00Z", &err);
+    indexer_set_batch_size(500);
+    put(ENTITY_ORGANIZATION, "{\"key\":\"MITx\",\"name\":\"Massachusetts Institute\"}");
+}
+
+static void teardown(void)
+{
+    cache_close(cache);
+    search_close(idx);
+    store_close(st);
+    config_free(cfg);
+    clock_set_fixed(NULL, NULL);
+}
+
+static uint64_t checkpoint(void)
+{
+    uint64_t v = 0;
+    struct error err = {0};
+    ck_assert(st->driver->checkpoint_get(st, INDEXER_CHECKPOINT, &v, &err) == 0);
+    return v;
+}
+
+static uint64_t outbox_head(void)
+{
+    struct store_change ch[64];
+    size_t n;
+    uint64_t last = 0;
+    struct error err = {0};
+    do {
+        ck_assert(st->driver->changes_since(st, last, ch, 64, &n, &err) == 0);
+        if (n)
+            last = ch[n - 1].id;
+    } while (n == 64);
+    return last;
+}
+
+static size_t verify_count(char *report, size_t size)
+{
+    size_t diff = 99;
+    struct error err = {0};
+    FILE *out = fmemopen(report, size, "w");
+    ck_assert_msg(indexer_verify(st, idx, out, &diff, &err) == 0, "verify: %s", err.message);
+    fclose(out);
+    return diff;
+}
+
+static size_t index_count(void)
+{
+    size_t n = 0;
+    struct error err = {0};
+    ck_assert(idx->driver->count(idx, &n, &err) == 0);
+    return n;
+}
+
+static json_t *hit_of(enum search_content c, const char *key)
+{
+    json_t *hit = NULL;
+    struct error err = {0};
+    ck_assert(idx->driver->lookup(idx, c, key, &hit, &err) == 0);
+    return hit;
+}
+
+START_TEST(applies_and_checkpoints)
+{
+    put_course(1);
+    put_course(2);
+    ck_assert_uint_eq(checkpoint(), 0);
+    struct indexer_stats stats = {0};
+    struct error err = {0};
+    uint64_t gen0 = 0, gen1 = 0;
+    cache->driver->generation(cache, "index", &gen0, &err);
+    ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_eq(stats.changes, 5);
+    ck_assert_uint_eq(index_count(), 4);
+    cache->driver->generation(cache, "index", &gen1, &err);
+    ck_assert_uint_gt(gen1, gen0);
+    char report[4096];
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+
+    /* Nothing pending: nothing applied, no bump. */
+    memset(&stats, 0, sizeof stats);
+    ck_assert(indexer_catch_up(st, idx, cache, &stats, &err) == 0);
+    ck_assert_uint_eq(stats.changes, 0);
+    uint64_t gen2 = 0;
+    cache->driver->generation(cache, "index", &gen2, &err);
+    ck_assert_uint_eq(gen2, gen1);
+    uint64_t lag = 9;
+    ck_assert(indexer_lag(st, &lag, &err) == 0);
+    ck_assert_uint_eq(lag, 0);
+    put_course(3);
+    ck_assert(indexer_lag(st, &lag, &err) == 0);
+    ck_assert_uint_eq(lag, 2);
+}
+END_TEST
+
+START_TEST(batches)
+{
+    for (int i = 0; i < 7; i++)
+        put_course(i);
+    indexer_set_batch_size(4);
+    struct indexer_stats stats = {0};
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, &stats, &err) == 0);
+    ck_assert_uint_eq(stats.changes, 15);
+    ck_assert_uint_eq(stats.batches, 4); /* 4 + 4 + 4 + 3 */
+    ck_assert_uint_eq(index_count(), 14);
+}
+END_TEST
+
+START_TEST(resumes_after_failure)
+{
+    struct error err = {0};
+    struct indexer_stats stats = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0); /* the organization */
+    for (int i = 0; i < 5; i++)
+        put_course(i);
+    indexer_set_batch_size(3);
+    struct flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 2};
+    ck_assert_int_eq(indexer_catch_up(st, &f.base, NULL, &stats, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAVAILABLE);
+    /* Two batches went in and the checkpoint says exactly that. */
+    ck_assert_uint_eq(stats.batches, 2);
+    ck_assert_uint_eq(checkpoint(), 7); /* the organization and two batches */
+    uint64_t lag = 0;
+    ck_assert(indexer_lag(st, &lag, &err) == 0);
+    ck_assert_uint_eq(lag, outbox_head() - 7);
+    char report[4096];
+    ck_assert_uint_eq(verify_count(report, sizeof report), 4); /* C3, C4 and their runs */
+    f.fail_in = -1;
+    ck_assert(indexer_catch_up(st, &f.base, NULL, &stats, &err) == 0);
+    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+}
+END_TEST
+
+START_TEST(idempotent)
+{
+    put_course(1);
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    json_t *before = NULL, *after = NULL;
+    ck_assert(idx->driver->digests(idx, &before, &err) == 0);
+    /* Apply everything again from the start. */
+    ck_assert(st->driver->checkpoint_set(st, INDEXER_CHECKPOINT, 0, &err) == 0);
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert(idx->driver->digests(idx, &after, &err) == 0);
+    ck_assert(json_equal(before, after));
+    ck_assert_uint_eq(index_count(), 2);
+    json_decref(before);
+    json_decref(after);
+}
+END_TEST
+
+START_TEST(deletions_and_updates)
+{
+    put_course(1);
+    put(ENTITY_COURSE_RUN, "{\"key\":\"course-v1:MITx+C1+2T2025\",\"course\":\"MITx+C1\","
+                           "\"status\":\"published\",\"start\":\"2025-04-01T00:00:00Z\","
+                           "\"seats\":[{\"type\":\"verified\",\"price\":\"10\"}]}");
+    struct error err = {0};
+    ck_assert(after_commit(st, idx, cache, &err) == 0);
+    json_t *course = hit_of(SEARCH_COURSE, "MITx+C1");
+    ck_assert_int_eq(json_array_size(json_object_get(course, "course_runs")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(course, "seat_types"), 0)),
+                     "verified");
+    json_decref(course);
+
+    /* Deleting the run removes its document and rebuilds the course. */
+    ck_assert(store_remove(st, ENTITY_COURSE_RUN, "course-v1:MITx+C1+2T2025", &err) == 0);
+    ck_assert(after_commit(st, idx, cache, &err) == 0);
+    ck_assert(hit_of(SEARCH_COURSE_RUN, "course-v1:MITx+C1+2T2025") == NULL);
+    course = hit_of(SEARCH_COURSE, "MITx+C1");
+    ck_assert_int_eq(json_array_size(json_object_get(course, "course_runs")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(course, "seat_types")), 0);
+    json_decref(course);
+
+    /* Renaming the organization reaches the run's facet values. */
+    put(ENTITY_ORGANIZATION, "{\"key\":\"MITx\",\"name\":\"MIT\"}");
+    ck_assert(after_commit(st, idx, cache, &err) == 0);
+    json_t *run = hit_of(SEARCH_COURSE_RUN, "course-v1:MITx+C1+1T2025");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(run, "organizations"), 0)),
+                     "MITx: MIT");
+    json_decref(run);
+
+    /* Deleting the course takes every document with it. */
+    ck_assert(store_remove(st, ENTITY_COURSE, "MITx+C1", &err) == 0);
+    ck_assert(after_commit(st, idx, cache, &err) == 0);
+    ck_assert_uint_eq(index_count(), 0);
+    char report[4096];
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+}
+END_TEST
+
+START_TEST(verify_reports_and_reindex_repairs)
+{
+    for (int i = 0; i < 3; i++)
+        put_course(i);
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    /* Drift of every sort: missing, extra, different. */
+    ck_assert(idx->driver->remove(idx, SEARCH_COURSE, "MITx+C0", &err) == 0);
+    json_t *docs =
+        json_pack("[{s:s,s:s,s:s}]", "content_type", "program", "key", "ghost", "title", "Ghost");
+    ck_assert(idx->driver->index(idx, docs, &err) == 0);
+    json_decref(docs);
+    docs = json_pack("[{s:s,s:s,s:s}]", "content_type", "courserun", "key",
+                     "course-v1:MITx+C1+1T2025", "title", "Stale title");
+    ck_assert(idx->driver->index(idx, docs, &err) == 0);
+    json_decref(docs);
+
+    char report[4096] = "";
+    ck_assert_uint_eq(verify_count(report, sizeof report), 3);
+    ck_assert_msg(strstr(report, "missing in index: course MITx+C0\n") != NULL, "%s", report);
+    ck_assert_msg(strstr(report, "extra in index: program ghost\n") != NULL, "%s", report);
+    ck_assert_msg(strstr(report, "different: courserun course-v1:MITx+C1+1T2025") != NULL, "%s",
+                  report);
+    ck_assert_msg(strstr(report, "course: store 3, index 2 (counts differ)") != NULL, "%s", report);
+
+    struct indexer_stats stats = {0};
+    indexer_set_batch_size(2);
+    ck_assert_msg(indexer_reindex(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(stats.indexed, 6);
+    ck_assert_uint_eq(stats.checkpoint, outbox_head());
+    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+}
+END_TEST
+
+START_TEST(reindex_keeps_old_index_for_other_readers)
+{
+    put_course(1);
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    /* A second handle on the same index file: a reader elsewhere. */
+    struct search *reader = NULL;
+    ck_assert(search_open(cfg, &reader, &err) == 0);
+    ck_assert(idx->driver->rebuild_begin(idx, &err) == 0);
+    size_t n = 0;
+    ck_assert(reader->driver->count(reader, &n, &err) == 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(idx->driver->count(idx, &n, &err) == 0);
+    ck_assert_uint_eq(n, 0);
+    /* Abandoned: the old index stays. */
+    ck_assert(idx->driver->rebuild_end(idx, false, &err) == 0);
+    ck_assert(idx->driver->count(idx, &n, &err) == 0);
+    ck_assert_uint_eq(n, 2);
+    search_close(reader);
+}
+END_TEST
+
+START_TEST(after_commit_without_search_bumps_catalog)
+{
+    struct error err = {0};
+    uint64_t g0 = 0, g1 = 0;
+    ck_assert(cache->driver->generation(cache, "catalog", &g0, &err) == 0);
+    put_course(1);
+    ck_assert(after_commit(st, NULL, cache, &err) == 0);
+    ck_assert(cache->driver->generation(cache, "catalog", &g1, &err) == 0);
+    ck_assert_uint_eq(g1, g0 + 1);
+    ck_assert_uint_eq(checkpoint(), 0); /* no index, nothing applied */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("indexer");
+    TCase *tc = tcase_create("indexer");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, applies_and_checkpoints);
+    tcase_add_test(tc, batches);
+    tcase_add_test(tc, resumes_after_failure);
+    tcase_add_test(tc, idempotent);
+    tcase_add_test(tc, deletions_and_updates);
+    tcase_add_test(tc, verify_reports_and_reindex_repairs);
+    tcase_add_test(tc, reindex_keeps_old_index_for_other_readers);
+    tcase_add_test(tc, after_commit_without_search_bumps_catalog);
+    suite_add_tcase(suite, tc);
+    return test_run_suite(suite);
+}
