@@ -183,6 +183,8 @@ START_TEST(long_keys_are_bounded)
 }
 END_TEST
 
+static pthread_barrier_t start_line;
+
 struct worker {
     struct rate_limiter *rl;
     int id;
@@ -195,7 +197,9 @@ static void *hammer(void *arg)
     struct worker *w = arg;
     char own[32];
     snprintf(own, sizeof own, "own-%d", w->id);
-    for (int i = 0; i < 2000; i++) {
+    /* All start together, so that the shared bucket is contended. */
+    pthread_barrier_wait(&start_line);
+    for (int i = 0; i < 20000; i++) {
         struct rl_decision d;
         struct error err;
         if (rate_limiter_check(w->rl, "shared", RL_ANONYMOUS, &d, &err) == 0 && d.allowed)
@@ -210,9 +214,10 @@ START_TEST(threads_share_buckets_exactly)
 {
     /* Clock frozen: exactly burst requests pass in total, whatever the
      * interleaving; a lost update would let more through. */
-    struct rate_limiter *rl = limiter(1, 500, 100000);
+    struct rate_limiter *rl = limiter(1, 50000, 100000);
     pthread_t threads[8];
     struct worker workers[8];
+    pthread_barrier_init(&start_line, NULL, 8);
     for (int i = 0; i < 8; i++) {
         workers[i] = (struct worker){.rl = rl, .id = i};
         ck_assert_int_eq(pthread_create(&threads[i], NULL, hammer, &workers[i]), 0);
@@ -221,9 +226,10 @@ START_TEST(threads_share_buckets_exactly)
     for (int i = 0; i < 8; i++) {
         pthread_join(threads[i], NULL);
         shared += workers[i].shared_allowed;
-        ck_assert_int_eq(workers[i].own_allowed, 500);
+        ck_assert_int_eq(workers[i].own_allowed, 20000);
     }
-    ck_assert_int_eq(shared, 500);
+    pthread_barrier_destroy(&start_line);
+    ck_assert_int_eq(shared, 50000);
     ck_assert_uint_eq(rl->ops->size(rl), 9);
     rate_limiter_free(rl);
 }
