@@ -737,6 +737,21 @@ START_TEST(normalizing_twice_is_stable)
 }
 END_TEST
 
+START_TEST(early_years_are_stable)
+{
+    /* Found by fuzz_entity (corpus/entity/regress_year_before_1000): a year
+     * before 1000 came back as "596-01-10T00:00:00Z" and was then refused. */
+    json_t *once =
+        normalize_ok(ENTITY_COURSE_RUN,
+                     doc_with(ENTITY_COURSE_RUN, "{\"start\": \"0596-01-10T00:00:00Z\"}", NULL));
+    ck_assert_str_eq(json_string_value(json_object_get(once, "start")), "0596-01-10T00:00:00Z");
+    json_t *twice = normalize_ok(ENTITY_COURSE_RUN, json_deep_copy(once));
+    ck_assert(json_equal(once, twice));
+    json_decref(once);
+    json_decref(twice);
+}
+END_TEST
+
 static Suite *entity_suite(void)
 {
     Suite *s = suite_create("entity");
@@ -758,6 +773,7 @@ static Suite *entity_suite(void)
     tcase_add_loop_test(t, nested_runs_errors, 0, (int)(sizeof nested_bad / sizeof nested_bad[0]));
     tcase_add_test(t, modified_kept_or_now);
     tcase_add_test(t, normalizing_twice_is_stable);
+    tcase_add_test(t, early_years_are_stable);
     suite_add_tcase(s, t);
     return s;
 }
