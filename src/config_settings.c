@@ -56,7 +56,14 @@ const struct setting config_settings[] = {
     {"store", "busy_timeout", SETTING_MILLISECONDS, "5000ms", 0, 600000, NULL, false,
      "How long a SQLite writer waits for a lock before giving up."},
     {"store", "url", SETTING_URL, "", 0, 0, "postgres|postgresql", true,
-     "PostgreSQL connection URL (postgres store), e.g. postgres://user:pass@host/db."},
+     "PostgreSQL connection URL (postgres store), e.g. postgres://user@host:5432/db."},
+    {"store", "password_file", SETTING_PATH, "", 0, 0, NULL, false,
+     "File holding the PostgreSQL password, so that it need not sit in store.url "
+     "(PGPASSWORD in the environment works too)."},
+    {"store", "connect_timeout", SETTING_SECONDS, "5s", 1, 600, NULL, false,
+     "How long connecting to PostgreSQL may take before the request fails with 503."},
+    {"store", "statement_timeout", SETTING_MILLISECONDS, "5000ms", 0, 3600000, NULL, false,
+     "Longest a PostgreSQL statement may run (0: no limit)."},
 
     {"search", "driver", SETTING_BACKEND, "none", 0, 0, "search", false,
      "Search backend; none answers search requests with 503."},
@@ -65,6 +72,8 @@ const struct setting config_settings[] = {
     {"search", "batch_size", SETTING_INT, "500", 1, 100000, NULL, false,
      "Outbox changes the indexer applies per batch (one index transaction each); also the "
      "documents per batch of reindex and import."},
+    {"search", "url", SETTING_URL, "", 0, 0, "postgres|postgresql", true,
+     "PostgreSQL connection URL of the pgfts index; empty means store.url."},
 
     {"cache", "driver", SETTING_BACKEND, "memory", 0, 0, "cache", false,
      "Response cache backend; none disables caching."},
@@ -73,6 +82,16 @@ const struct setting config_settings[] = {
     {"cache", "ttl", SETTING_SECONDS, "60s", 1, 86400, NULL, false,
      "Longest time a cached response is served; bounds how old clock-dependent values "
      "(availability, is_enrollable) can be."},
+    {"cache", "url", SETTING_URL, "redis://127.0.0.1:6379/0", 0, 0, "redis", true,
+     "Redis URL (redis cache): redis://[:password@]host:port/db."},
+    {"cache", "password_file", SETTING_PATH, "", 0, 0, NULL, false,
+     "File holding the Redis password, so that it need not sit in cache.url."},
+    {"cache", "prefix", SETTING_STRING, "catalogd:", 0, 0, NULL, false,
+     "Prefix of every Redis key, so that several catalogs can share one Redis."},
+    {"cache", "connect_timeout", SETTING_MILLISECONDS, "500ms", 1, 60000, NULL, false,
+     "How long connecting to Redis may take; after a failure the cache is bypassed."},
+    {"cache", "command_timeout", SETTING_MILLISECONDS, "200ms", 1, 60000, NULL, false,
+     "How long one Redis command may take before the request is served uncached."},
 
     {"auth", "allow_anonymous_writes", SETTING_BOOL, "false", 0, 0, NULL, false,
      "Accept writes without a token (only for local development)."},
