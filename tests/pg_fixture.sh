@@ -8,7 +8,9 @@
 # Unix socket in that dir; creates the database catalogd_test (C collation,
 # UTF8); prints its URL; runs COMMAND with CATALOGD_TEST_STORE_URL set to
 # that URL plus "?schema=@path" (each store.path gets its own schema, so
-# each test starts empty); then stops the server and removes the dir,
+# each test starts empty), PG_FIXTURE_URL to the plain URL and
+# PG_FIXTURE_CTL to a script that stops or starts the server ("sh
+# $PG_FIXTURE_CTL stop|start", for fault tests); then stops the server and removes the dir,
 # whatever happens.  With no COMMAND it only prints the URL (and stops the
 # server again: a smoke test of the fixture itself).  Exits with COMMAND's status.  initdb refuses to run as
 # root, so as root the server runs as the `postgres` user (via runuser).
@@ -70,11 +72,24 @@ fi
 "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
     -c "CREATE DATABASE catalogd_test TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" >&2
 
+# $dir/ctl.sh stop|start: lets a fault test take the server down and bring
+# it back on the same port and data.
+cat >"$dir/ctl.sh" <<CTL
+#!/bin/sh
+if [ "\$1" = stop ]; then
+    $( [ "$(id -u)" = 0 ] && echo "runuser -u postgres --" ) "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+else
+    $( [ "$(id -u)" = 0 ] && echo "runuser -u postgres --" ) "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $durability" start >/dev/null
+fi
+CTL
+chmod 755 "$dir/ctl.sh"
+
 url="postgresql://postgres@127.0.0.1:$port/catalogd_test"
 echo "pg_fixture: $url (data in $dir)" >&2
 PG_FIXTURE_URL=$url
+PG_FIXTURE_CTL=$dir/ctl.sh
 CATALOGD_TEST_STORE_URL="$url?schema=@path"
-export PG_FIXTURE_URL CATALOGD_TEST_STORE_URL
+export PG_FIXTURE_URL PG_FIXTURE_CTL CATALOGD_TEST_STORE_URL
 if [ "$#" -eq 0 ]; then
     echo "$url"
     exit 0

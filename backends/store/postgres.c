@@ -167,7 +167,8 @@ static PGresult *command(struct pg_conn *c, const char *sql, struct error *err)
 static int check_database(struct pg_conn *c, struct error *err)
 {
     PGresult *res = command(c,
-                            "SELECT datcollate, pg_encoding_to_char(encoding) FROM pg_database"
+                            "SELECT datcollate, pg_encoding_to_char(encoding),"
+                            " COALESCE(to_jsonb(d)->>'datlocprovider', 'c') FROM pg_database d"
                             " WHERE datname = current_database()",
                             err);
     if (res == NULL)
@@ -176,14 +177,17 @@ static int check_database(struct pg_conn *c, struct error *err)
     if (PQntuples(res) == 1) {
         const char *coll = PQgetvalue(res, 0, 0);
         const char *enc = PQgetvalue(res, 0, 1);
-        bool bytewise = strcmp(coll, "C") == 0 || strcmp(coll, "POSIX") == 0 ||
-                        strcmp(coll, "C.UTF-8") == 0 || strcmp(coll, "C.utf8") == 0;
+        /* An ICU database (PostgreSQL 15+) collates by ICU whatever
+         * datcollate says. */
+        bool libc = strcmp(PQgetvalue(res, 0, 2), "c") == 0;
+        bool bytewise = libc && (strcmp(coll, "C") == 0 || strcmp(coll, "POSIX") == 0 ||
+                                 strcmp(coll, "C.UTF-8") == 0 || strcmp(coll, "C.utf8") == 0);
         if (!bytewise || strcmp(enc, "UTF8") != 0)
             rc = error_set_field(err, ERR_CONFIG, "store.url",
-                                 "database %s has collation %s and encoding %s; catalogd needs"
+                                 "database %s has collation %s%s and encoding %s; catalogd needs"
                                  " C collation and UTF8 (CREATE DATABASE ... TEMPLATE template0"
                                  " ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C')",
-                                 PQdb(c->pg), coll, enc);
+                                 PQdb(c->pg), coll, libc ? "" : " (ICU)", enc);
     }
     PQclear(res);
     return rc;
