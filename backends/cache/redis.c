@@ -52,8 +52,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "config_settings.h"
-
 extern const struct cache_driver cache_redis_driver;
 
 #define VIEW_MAX 8 /* generation counters a thread keeps in view */
@@ -150,21 +148,6 @@ static uint64_t get_be64(const unsigned char *p)
     for (int i = 0; i < 8; i++)
         v = (v << 8) | p[i];
     return v;
-}
-
-/* ---- settings ---- */
-
-/* The cache.* settings this driver reads may not be declared in every
- * build of the settings table yet; an undeclared one takes its default
- * rather than tripping config_get's abort. */
-static const char *opt_str(const struct config *config, const char *name, const char *fallback)
-{
-    return setting_find(name) != NULL ? config_get(config, name) : fallback;
-}
-
-static int64_t opt_int(const struct config *config, const char *name, int64_t fallback)
-{
-    return setting_find(name) != NULL ? config_int(config, name) : fallback;
 }
 
 static char *dup_range(const char *s, size_t n)
@@ -588,12 +571,12 @@ static int rc_open(const struct config *config, struct cache **out, struct error
     if (r == NULL)
         return error_set(err, ERR_INTERNAL, "out of memory");
     r->base.driver = &cache_redis_driver;
-    if (parse_url(r, opt_str(config, "cache.url", "redis://127.0.0.1:6379/0"), err) != 0)
+    if (parse_url(r, config_get(config, "cache.url"), err) != 0)
         goto fail;
-    const char *pwfile = opt_str(config, "cache.password_file", "");
+    const char *pwfile = config_get(config, "cache.password_file");
     if (pwfile[0] != '\0' && read_password_file(r, pwfile, err) != 0)
         goto fail;
-    r->prefix = strdup(opt_str(config, "cache.prefix", "catalogd:"));
+    r->prefix = strdup(config_get(config, "cache.prefix"));
     if (r->prefix == NULL) {
         error_set(err, ERR_INTERNAL, "out of memory");
         goto fail;
@@ -603,8 +586,8 @@ static int rc_open(const struct config *config, struct cache **out, struct error
         error_set(err, ERR_CONFIG, "cache.prefix: at most 200 bytes");
         goto fail;
     }
-    r->connect_tv = tv_of_ms(opt_int(config, "cache.connect_timeout", 1000));
-    r->command_tv = tv_of_ms(opt_int(config, "cache.command_timeout", 500));
+    r->connect_tv = tv_of_ms(config_int(config, "cache.connect_timeout"));
+    r->command_tv = tv_of_ms(config_int(config, "cache.command_timeout"));
     r->max_bytes = (size_t)config_int(config, "cache.max_bytes");
     r->default_ttl = (unsigned)config_int(config, "cache.ttl");
     atomic_init(&r->backoff_ms, BACKOFF_MIN_MS);
