@@ -35,7 +35,11 @@ static void die(const char *what, const struct error *err)
 
 static void init(void)
 {
-    char tmpl[] = "/tmp/catalogd-fuzz-import-XXXXXX";
+    /* Under TMPDIR: run.sh points it into its work directory, which it
+     * removes, so runs leave nothing behind in /tmp. */
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/catalogd-fuzz-import-XXXXXX", base && *base ? base : "/tmp");
     const char *dir = mkdtemp(tmpl);
     devnull = fopen("/dev/null", "w");
     if (dir == NULL || devnull == NULL)

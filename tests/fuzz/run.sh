@@ -93,7 +93,7 @@ run_one()
     t=$1 # runs in a subshell (&): the caller's t is untouched
     work="$out/work/$t"
     rm -rf "$work"
-    mkdir -p "$work/corpus" "$work/artifacts"
+    mkdir -p "$work/corpus" "$work/artifacts" "$work/tmp"
     if [ -d "$fuzzdir/corpus/$t" ]; then
         cp -R "$fuzzdir/corpus/$t/." "$work/corpus/"
     fi
@@ -102,7 +102,7 @@ run_one()
         dict="-dict=$fuzzdir/$t.dict"
     fi
     # shellcheck disable=SC2086
-    (cd "$work" && "$out/bin/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+    (cd "$work" && TMPDIR="$work/tmp" "$out/bin/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
         -timeout=25 -print_final_stats=1 $dict -artifact_prefix="$work/artifacts/" \
         "$work/corpus" >"$work/log" 2>&1)
 }
