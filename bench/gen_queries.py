@@ -30,17 +30,23 @@ def fts_string(text, prefix=False):
     return '"' + text.replace('"', '""') + '"' + ("*" if prefix else "")
 
 
+# The corpus's most frequent words play the part of stop words ("the",
+# "of"): in a Zipf text the top one is in almost every document, and
+# people do not search for it.  Queries draw their words below this rank.
+STOP_RANKS = 100
+
+
 def one_query(vocab, rng):
     """(q text, MATCH expression): the shape fts5.c gives an AND of terms."""
     r = rng.random()
     if r < 0.6:
-        words = vocab.sample(rng, rng.randint(1, 3), top=4000)
+        words = vocab.sample(rng, rng.randint(1, 3), top=6000, skip=STOP_RANKS)
         return " ".join(words), "((" + " AND ".join(fts_string(w) for w in words) + "))"
     if r < 0.8:
-        words = vocab.sample(rng, 2, top=40)
+        words = vocab.sample(rng, 2, top=600, skip=STOP_RANKS // 2)
         return '"%s"' % " ".join(words), "((" + fts_string(" ".join(words)) + "))"
-    word = vocab.sample(rng, 1, top=6000)[0]
-    pre = word[:rng.randint(3, max(3, min(5, len(word))))]
+    word = vocab.sample(rng, 1, top=8000, skip=STOP_RANKS * 5)[0]
+    pre = word[:rng.randint(4, max(4, min(6, len(word))))]
     return pre + "*", "((" + fts_string(pre, True) + "))"
 
 
@@ -66,8 +72,8 @@ def generate(seed, count):
     typeahead = []
     tseen = set()
     while len(typeahead) < max(1, count // 4) and len(tseen) < count * 4:
-        words = vocab.sample(rng, rng.randint(1, 2), top=8000)
-        words[-1] = words[-1][:rng.randint(2, len(words[-1]))]
+        words = vocab.sample(rng, rng.randint(1, 2), top=8000, skip=STOP_RANKS)
+        words[-1] = words[-1][:rng.randint(min(3, len(words[-1])), len(words[-1]))]
         t = " ".join(words)
         if t not in tseen:
             tseen.add(t)

@@ -54,9 +54,11 @@ class Vocabulary:
         weights = [1.0 / (r + 1) ** ZIPF_S for r in range(VOCAB_SIZE)]
         self.cum = list(itertools.accumulate(weights))
 
-    def sample(self, rng, k, top=None):
-        """k words, Zipf-distributed; top limits to the top ranks."""
+    def sample(self, rng, k, top=None, skip=0):
+        """k words, Zipf-distributed; only ranks skip <= r < top."""
         cum = self.cum if top is None else self.cum[:top]
+        low = cum[skip - 1] if skip > 0 else 0.0
         total = cum[-1]
         words = self.words
-        return [words[bisect.bisect_left(cum, rng.random() * total)] for _ in range(k)]
+        return [words[bisect.bisect_left(cum, low + rng.random() * (total - low))]
+                for _ in range(k)]
