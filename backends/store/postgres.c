@@ -637,7 +637,9 @@ static int postgres_open(const struct config *config, struct store **out, struct
     snprintf(ctx->timeout_s, sizeof ctx->timeout_s, "%lld", (long long)(secs < 2 ? 2 : secs));
     snprintf(ctx->user_timeout_ms, sizeof ctx->user_timeout_ms, "%lld", (long long)(ms + 1000));
     char options[400];
-    int len = snprintf(options, sizeof options, "-c statement_timeout=%lld -c lock_timeout=%lld",
+    int len = snprintf(options, sizeof options,
+                       "-c statement_timeout=%lld -c lock_timeout=%lld"
+                       " -c client_min_messages=warning",
                        (long long)ms, (long long)ms);
     if (schema != NULL) {
         /* The name reaches SQL only quoted as an identifier; in options a
