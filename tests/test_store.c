@@ -1146,8 +1146,6 @@ START_TEST(thousand_courses_in_one_transaction)
     struct error err = {0};
     put_ok(ENTITY_ORGANIZATION, org("A"), STORE_CREATE);
     put_ok(ENTITY_SUBJECT, subject("s1"), STORE_CREATE);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_assert_int_eq(store_begin(st, &err), 0);
     for (int i = 0; i < 1000; i++) {
         char key[32];
@@ -1158,11 +1156,8 @@ START_TEST(thousand_courses_in_one_transaction)
                STORE_UPSERT);
     }
     ck_assert_int_eq(store_commit(st, &err), 0);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    /* "Well under a second" in a normal build; sanitizers slow it down, so
-     * the bound leaves them room. */
-    ck_assert_msg(secs < 3.0, "1000 courses took %.2fs", secs);
+    /* How fast is the benchmarks' business (bench/), not a unit test's:
+     * shared machines make wall-clock bounds flaky. */
     ck_assert_uint_eq(count(ENTITY_COURSE), 1000);
     struct store_query q = query(ENTITY_COURSE);
     q.limit = 500;

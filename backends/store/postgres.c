@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_settings.h"
 #include "store/sql.h"
 
 /* The advisory lock key (first half) that serialises migrations. */
@@ -35,8 +34,8 @@ struct pg_ctx {
     char *password;     /* from store.password_file, or NULL */
     char *options;      /* libpq "options": search_path, timeouts */
     char *schema;       /* quoted identifier, or NULL for the default */
-    char timeout_s[16]; /* connect_timeout */
-    char user_timeout_ms[16];
+    char timeout_s[24]; /* connect_timeout */
+    char user_timeout_ms[24];
 };
 
 struct pg_conn {
@@ -521,12 +520,6 @@ static void free_ctx(void *p)
     free(ctx);
 }
 
-/* A proposed setting, read only when the settings table declares it. */
-static const char *optional_setting(const struct config *config, const char *name)
-{
-    return setting_find(name) != NULL ? config_get(config, name) : NULL;
-}
-
 static uint64_t fnv64(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -618,24 +611,22 @@ static int postgres_open(const struct config *config, struct store **out, struct
         free_ctx(ctx);
         return -1;
     }
-    const char *pwfile = optional_setting(config, "store.password_file");
-    if (pwfile != NULL && *pwfile != '\0' && (ctx->password = read_password(pwfile, err)) == NULL) {
+    const char *pwfile = config_get(config, "store.password_file");
+    if (*pwfile != '\0' && (ctx->password = read_password(pwfile, err)) == NULL) {
         free(schema);
         free_ctx(ctx);
         return -1;
     }
-    /* One time limit for the whole round: connecting, each statement and
-     * each lock wait (proposed store.statement_timeout, else
-     * store.busy_timeout). */
-    const char *own = optional_setting(config, "store.statement_timeout");
-    int64_t ms = config_int(config, own != NULL ? "store.statement_timeout" : "store.busy_timeout");
-    if (ms < 1)
-        ms = 1;
-    if (ms > 600000)
-        ms = 600000;
-    int64_t secs = (ms + 999) / 1000;
-    snprintf(ctx->timeout_s, sizeof ctx->timeout_s, "%lld", (long long)(secs < 2 ? 2 : secs));
-    snprintf(ctx->user_timeout_ms, sizeof ctx->user_timeout_ms, "%lld", (long long)(ms + 1000));
+    /* store.connect_timeout bounds connecting; store.statement_timeout
+     * bounds each statement and each lock wait (0: no limit, as in
+     * PostgreSQL).  TCP_USER_TIMEOUT follows the longer of the two, so a
+     * server that vanishes mid-statement is noticed too. */
+    int64_t connect_s = config_int(config, "store.connect_timeout");
+    int64_t ms = config_int(config, "store.statement_timeout");
+    snprintf(ctx->timeout_s, sizeof ctx->timeout_s, "%lld",
+             (long long)(connect_s < 2 ? 2 : connect_s));
+    int64_t user_ms = (ms > connect_s * 1000 ? ms : connect_s * 1000) + 1000;
+    snprintf(ctx->user_timeout_ms, sizeof ctx->user_timeout_ms, "%lld", (long long)user_ms);
     char options[400];
     int len = snprintf(options, sizeof options,
                        "-c statement_timeout=%lld -c lock_timeout=%lld"
