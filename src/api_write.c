@@ -14,6 +14,9 @@
 #include "api_internal.h"
 #include "log.h"
 
+#define STRINGIFY2(x) #x
+#define STRINGIFY(x) STRINGIFY2(x)
+
 static const char forbidden[] = "You do not have permission to perform this action.";
 
 /* application/json, optionally with charset=utf-8 (any case, any spacing);
@@ -47,15 +50,59 @@ static bool json_content_type(const char *ct)
     return *p == '\0';
 }
 
+/* DRF's texts, so that clients written against course-discovery match. */
+static const char unauthenticated[] = "Authentication credentials were not provided.";
+
+/* The write decision (app_may_write): 401 for an anonymous caller, 403
+ * for one without the right.  The server adds WWW-Authenticate to 401s. */
+static int check_may_write(const struct app *app, const struct http_request *req,
+                           struct http_response *resp)
+{
+    struct error err = {0};
+    if (app_may_write(app, &req->caller, &err) == 0)
+        return 0;
+    http_respond_detail(resp, err.code == ERR_FORBIDDEN ? 403 : 401,
+                        err.code == ERR_FORBIDDEN ? forbidden : unauthenticated);
+    return -1;
+}
+
+/* Deeper documents are refused before parsing: no entity nests more than a
+ * few levels, and jansson's own limit (2048) is far above what we need. */
+#define JSON_MAX_DEPTH 32
+
+/* True when text nests arrays and objects deeper than JSON_MAX_DEPTH
+ * (brackets inside strings do not count). */
+static bool json_too_deep(const char *text, size_t len)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > JSON_MAX_DEPTH)
+                return true;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return false;
+}
+
 /* Checks the caller and the body; on success *body is the request's JSON
  * object (caller owns).  Otherwise the response is set and -1 returned. */
-static int read_body(const struct http_request *req, struct http_response *resp, json_t **body)
+static int read_body(const struct app *app, const struct http_request *req,
+                     struct http_response *resp, json_t **body)
 {
     *body = NULL;
-    if (!req->caller.staff) {
-        http_respond_detail(resp, 403, forbidden);
+    if (check_may_write(app, req, resp) != 0)
         return -1;
-    }
     if (!json_content_type(req->content_type)) {
         char msg[300];
         snprintf(msg, sizeof msg, "Unsupported media type \"%.200s\" in request.",
@@ -63,9 +110,16 @@ static int read_body(const struct http_request *req, struct http_response *resp,
         http_respond_detail(resp, 415, msg);
         return -1;
     }
+    if (json_too_deep(req->body ? req->body : "", req->body_len)) {
+        http_respond_detail(
+            resp, 400,
+            "JSON parse error - nesting deeper than " STRINGIFY(JSON_MAX_DEPTH) " levels");
+        return -1;
+    }
     json_error_t jerr;
-    /* Strict: duplicate keys refused; json_loadb already refuses trailing
-     * data, invalid UTF-8 and nesting deeper than its parser limit. */
+    /* Strict: duplicate keys refused (a second "key" must not silently win
+     * over the first); json_loadb already refuses trailing data and
+     * invalid UTF-8. */
     json_t *doc =
         json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
@@ -163,7 +217,7 @@ void api_create(struct app *app, const struct http_request *req, const struct ro
     (void)params;
     struct error err = {0};
     json_t *body, *doc = NULL, *stored = NULL;
-    if (read_body(req, resp, &body) != 0)
+    if (read_body(app, req, resp, &body) != 0)
         return;
     /* modified is the server's to set; an import may carry it, a client
      * may not. */
@@ -205,7 +259,7 @@ void api_update(struct app *app, const struct http_request *req, const struct ro
     struct error err = {0};
     json_t *body, *existing = NULL, *input = NULL, *doc = NULL, *stored = NULL;
     const char *key = route_param(params, "key");
-    if (read_body(req, resp, &body) != 0)
+    if (read_body(app, req, resp, &body) != 0)
         return;
     if (key == NULL) {
         error_set(&err, ERR_NOT_FOUND, "Not found.");
@@ -244,10 +298,8 @@ void api_delete(struct app *app, const struct http_request *req, const struct ro
 {
     struct error err = {0};
     const char *key = route_param(params, "key");
-    if (!req->caller.staff) {
-        http_respond_detail(resp, 403, forbidden);
+    if (check_may_write(app, req, resp) != 0)
         return;
-    }
     if (key == NULL) {
         http_respond_detail(resp, 404, "Not found.");
         return;

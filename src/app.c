@@ -4,6 +4,7 @@
  */
 #include "app.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,210 @@ static int open_metrics(struct app *app, struct error *err)
     if (app->metrics == NULL)
         return error_set(err, ERR_INTERNAL, "out of memory");
     return 0;
+}
+
+#define MAX_ISSUERS 16
+
+/* Strings an issuer list borrows, freed together once auth_new copied
+ * what it needs. */
+struct auth_build {
+    struct auth_issuer_config issuers[MAX_ISSUERS];
+    size_t n;
+    char *owned[MAX_ISSUERS * (AUTH_MAX_AUDIENCES + 4) + 4];
+    size_t n_owned;
+    json_t *doc;
+};
+
+static const char *keep(struct auth_build *b, char *s)
+{
+    if (s != NULL && b->n_owned < sizeof b->owned / sizeof b->owned[0])
+        b->owned[b->n_owned++] = s;
+    else if (s != NULL) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Splits a comma-separated audience list into issuer->audiences. */
+static int split_audiences(struct auth_build *b, struct auth_issuer_config *is, const char *list,
+                           struct error *err)
+{
+    const char *p = list;
+    while (*p != '\0') {
+        p += strspn(p, ", \t");
+        size_t len = strcspn(p, ",");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0)
+            break;
+        if (is->n_audiences == AUTH_MAX_AUDIENCES)
+            return error_set(err, ERR_CONFIG, "auth.audience: more than %d audiences",
+                             AUTH_MAX_AUDIENCES);
+        const char *a = keep(b, strndup(p, len));
+        if (a == NULL)
+            return error_set(err, ERR_INTERNAL, "out of memory");
+        is->audiences[is->n_audiences++] = a;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+/* A file named in the issuers file, relative to that file's directory. */
+static const char *resolve_beside(struct auth_build *b, const char *file, const char *name)
+{
+    if (name == NULL || name[0] == '\0' || name[0] == '/')
+        return name;
+    const char *slash = strrchr(file, '/');
+    int dir = slash != NULL ? (int)(slash - file) : 1;
+    char *path = NULL;
+    if (asprintf(&path, "%.*s/%s", dir, slash != NULL ? file : ".", name) < 0)
+        return NULL;
+    return keep(b, path);
+}
+
+static int issuers_from_file(struct auth_build *b, const char *file, struct error *err)
+{
+    json_error_t jerr;
+    b->doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    if (b->doc == NULL)
+        return error_set(err, ERR_CONFIG, "auth.issuers_file %s: %s (line %d)", file, jerr.text,
+                         jerr.line);
+    if (!json_is_array(b->doc))
+        return error_set(err, ERR_CONFIG, "auth.issuers_file %s: expected a JSON list", file);
+    size_t i;
+    json_t *item;
+    json_array_foreach(b->doc, i, item)
+    {
+        if (b->n == MAX_ISSUERS)
+            return error_set(err, ERR_CONFIG, "auth: more than %d issuers", MAX_ISSUERS);
+        struct auth_issuer_config *is = &b->issuers[b->n];
+        memset(is, 0, sizeof *is);
+        is->issuer = json_string_value(json_object_get(item, "ISSUER"));
+        if (!json_is_object(item) || is->issuer == NULL || is->issuer[0] == '\0')
+            return error_set(err, ERR_CONFIG, "auth.issuers_file %s: entry %zu has no ISSUER", file,
+                             i + 1);
+        json_t *aud = json_object_get(item, "AUDIENCE");
+        if (json_is_string(aud)) {
+            is->audiences[is->n_audiences++] = json_string_value(aud);
+        } else if (json_is_array(aud)) {
+            size_t j;
+            json_t *a;
+            json_array_foreach(aud, j, a)
+            {
+                if (!json_is_string(a) || is->n_audiences == AUTH_MAX_AUDIENCES)
+                    return error_set(err, ERR_CONFIG,
+                                     "auth.issuers_file %s: entry %zu: AUDIENCE must be at most "
+                                     "%d strings",
+                                     file, i + 1, AUTH_MAX_AUDIENCES);
+                is->audiences[is->n_audiences++] = json_string_value(a);
+            }
+        } else {
+            return error_set(err, ERR_CONFIG,
+                             "auth.issuers_file %s: entry %zu: AUDIENCE must be a string or list",
+                             file, i + 1);
+        }
+        is->hs256_secret = json_string_value(json_object_get(item, "SECRET_KEY"));
+        is->rsa_public_key_file =
+            resolve_beside(b, file, json_string_value(json_object_get(item, "PUBLIC_KEY_FILE")));
+        is->jwks_file =
+            resolve_beside(b, file, json_string_value(json_object_get(item, "JWKS_FILE")));
+        b->n++;
+    }
+    return 0;
+}
+
+int app_auth_new(const struct config *config, struct auth **out, struct error *err)
+{
+    *out = NULL;
+    struct auth_build *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    int rc = 0;
+    const char *issuer = config_get(config, "auth.issuer");
+    if (issuer[0] != '\0') {
+        struct auth_issuer_config *is = &b->issuers[b->n++];
+        is->issuer = issuer;
+        is->hs256_secret = config_get(config, "auth.hs256_secret");
+        is->rsa_public_key_file = config_get(config, "auth.public_key_file");
+        is->jwks_file = config_get(config, "auth.jwks_file");
+        rc = split_audiences(b, is, config_get(config, "auth.audience"), err);
+    }
+    const char *file = config_get(config, "auth.issuers_file");
+    if (rc == 0 && file[0] != '\0')
+        rc = issuers_from_file(b, file, err);
+    if (rc == 0) {
+        struct auth_config ac = {
+            .issuers = b->issuers,
+            .n_issuers = b->n,
+            .leeway = (long)config_int(config, "auth.leeway"),
+            .max_token_length = (size_t)config_int(config, "auth.max_token_bytes"),
+            .read = strcmp(config_get(config, "auth.read"), "authenticated") == 0
+                        ? AUTH_READ_AUTHENTICATED
+                        : AUTH_READ_PUBLIC,
+            .read_scope = config_get(config, "auth.read_scope"),
+            .write_scope = config_get(config, "auth.write_scope"),
+        };
+        rc = auth_new(&ac, out, err);
+    }
+    for (size_t i = 0; i < b->n_owned; i++)
+        free(b->owned[i]);
+    json_decref(b->doc);
+    free(b);
+    return rc;
+}
+
+static int open_rate_limiter(struct app *app, const struct config *config, struct error *err)
+{
+    if (trusted_proxies_parse(config_get(config, "ratelimit.trusted_proxies"), &app->proxies,
+                              err) != 0) {
+        error_prefix(err, "ratelimit.trusted_proxies");
+        return -1;
+    }
+    if (!config_bool(config, "ratelimit.enabled"))
+        return 0;
+    struct rl_config rl;
+    rl_config_defaults(&rl);
+    static const char *const names[RL_N_CLASSES] = {"anonymous", "authenticated", "staff"};
+    for (int c = 0; c < RL_N_CLASSES; c++) {
+        char key[64];
+        snprintf(key, sizeof key, "ratelimit.%s_rate", names[c]);
+        rl.limits[c].rate = (double)config_int(config, key);
+        snprintf(key, sizeof key, "ratelimit.%s_burst", names[c]);
+        rl.limits[c].burst = (double)config_int(config, key);
+    }
+    rl.max_keys = (size_t)config_int(config, "ratelimit.max_keys");
+    return rate_limiter_memory_new(&rl, &app->limiter, err);
+}
+
+static _Thread_local const struct auth_identity *bound_identity;
+
+void app_bind_identity(const struct auth_identity *id)
+{
+    bound_identity = id;
+}
+
+unsigned app_bound_scopes(const struct caller *caller)
+{
+    /* Only the identity the caller was built from: a handler called
+     * outside the server (tests) or for another caller gets none. */
+    const struct auth_identity *id = bound_identity;
+    if (id == NULL || !caller->authenticated || !id->caller.authenticated ||
+        strcmp(id->caller.subject, caller->subject) != 0)
+        return 0;
+    return id->scopes;
+}
+
+int app_may_write(const struct app *app, const struct caller *caller, struct error *err)
+{
+    /* An anonymous caller is staff only through auth.allow_anonymous_writes
+     * (the server sets it so): the development switch. */
+    if (caller->staff)
+        return 0;
+    if (app->auth == NULL)
+        return error_set(err, ERR_FORBIDDEN, "you do not have permission to perform this action");
+    struct auth_identity id = {.caller = *caller, .scopes = app_bound_scopes(caller)};
+    return auth_may_write(app->auth, &id, err);
 }
 
 int app_open(struct app *app, const struct config *config, struct error *err)
@@ -70,6 +275,10 @@ int app_open(struct app *app, const struct config *config, struct error *err)
     }
     if (open_metrics(app, err) != 0)
         goto fail;
+    if (app_auth_new(config, &app->auth, err) != 0)
+        goto fail;
+    if (open_rate_limiter(app, config, err) != 0)
+        goto fail;
     if (app->allow_anonymous_writes)
         log_msg(LOG_WARN, "auth.allow_anonymous_writes is on: ANY client can change the catalog "
                           "(a development switch; never use it on a reachable address)");
@@ -81,6 +290,12 @@ fail:
 
 void app_close(struct app *app)
 {
+    rate_limiter_free(app->limiter);
+    app->limiter = NULL;
+    trusted_proxies_free(app->proxies);
+    app->proxies = NULL;
+    auth_free(app->auth);
+    app->auth = NULL;
     metrics_free(app->metrics);
     app->metrics = NULL;
     search_close(app->search);

@@ -8,9 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "cache.h"
 #include "config.h"
 #include "error.h"
+#include "rate_limit.h"
 #include "search.h"
 #include "store.h"
 
@@ -26,11 +28,41 @@ struct app {
     size_t page_size_default;
     size_t page_size_max;
     bool allow_anonymous_writes;
+    /* Token verification and the read/write decisions ([auth]); always
+     * built by app_open, with no issuers when none is configured (then
+     * every token is refused).  NULL in unit tests that build an app by
+     * hand: handlers then fall back to caller.staff. */
+    struct auth *auth;
+    /* Per-caller token buckets; NULL when ratelimit.enabled is off. */
+    struct rate_limiter *limiter;
+    /* Peers whose X-Forwarded-For names the client; never NULL after
+     * app_open (an empty list trusts none). */
+    struct trusted_proxies *proxies;
 };
 
 /* Opens every configured backend.  On failure returns -1 with err set and
  * nothing left open.  app_close releases what app_open opened. */
 int app_open(struct app *app, const struct config *config, struct error *err);
 void app_close(struct app *app);
+
+/* Builds the auth of config's [auth] section (auth.issuer and the issuers
+ * of auth.issuers_file).  Returns 0 with *out owned by the caller
+ * (auth_free), or -1 with ERR_CONFIG naming the setting or file, never a
+ * secret. */
+int app_auth_new(const struct config *config, struct auth **out, struct error *err);
+
+/* The scopes of the caller whose request this thread is handling, as the
+ * server authenticated it (0 when none is bound).  A workaround: struct
+ * caller (http.h) has no scopes field, so the server binds the identity
+ * for the handler's duration.  id is borrowed; NULL unbinds. */
+void app_bind_identity(const struct auth_identity *id);
+unsigned app_bound_scopes(const struct caller *caller);
+
+/* Whether caller may write: 0, or -1 with ERR_UNAUTHORIZED (anonymous) or
+ * ERR_FORBIDDEN (authenticated without the right).  Staff always may (the
+ * server makes anonymous callers staff under auth.allow_anonymous_writes);
+ * others need the write scope.  Without an auth (unit tests) non-staff
+ * callers get ERR_FORBIDDEN. */
+int app_may_write(const struct app *app, const struct caller *caller, struct error *err);
 
 #endif

@@ -43,6 +43,14 @@ const struct setting config_settings[] = {
      "Most client connections served at once."},
     {"server", "drain_timeout", SETTING_SECONDS, "10s", 0, 3600, NULL, false,
      "On SIGTERM, how long in-flight requests may take to finish before exit."},
+    {"server", "max_url_bytes", SETTING_BYTES, "32K", 256, MIB, NULL, false,
+     "Longest request target (path and query string); longer requests get 414."},
+    {"server", "max_header_bytes", SETTING_BYTES, "64K", 4 * KIB, 16 * MIB, NULL, false,
+     "Memory per connection for the request line and headers (libmicrohttpd's connection "
+     "memory limit); requests whose headers do not fit are refused."},
+    {"server", "cors_origins", SETTING_STRING, "", 0, 0, NULL, false,
+     "Origins allowed to call the API from a browser, comma-separated (\"*\" for any); "
+     "empty turns CORS off (no CORS headers are sent)."},
 
     {"api", "page_size_default", SETTING_INT, "20", 1, 10000, NULL, false,
      "Page size of list and search responses when the request gives none."},
@@ -95,6 +103,52 @@ const struct setting config_settings[] = {
 
     {"auth", "allow_anonymous_writes", SETTING_BOOL, "false", 0, 0, NULL, false,
      "Accept writes without a token (only for local development)."},
+    {"auth", "read", SETTING_ENUM, "public", 0, 0, "public|authenticated", false,
+     "Who may read the catalog API: anyone, or only callers with a valid token."},
+    {"auth", "issuer", SETTING_STRING, "", 0, 0, NULL, false,
+     "The one trusted token issuer (exact \"iss\"); empty accepts no tokens unless "
+     "auth.issuers_file names issuers."},
+    {"auth", "audience", SETTING_STRING, "catalogd", 0, 0, NULL, false,
+     "Audiences accepted from auth.issuer's tokens, comma-separated."},
+    {"auth", "hs256_secret", SETTING_STRING, "", 0, 0, NULL, true,
+     "auth.issuer's HS256 secret: env:NAME, file:/path or (discouraged) the literal "
+     "secret; at least 16 bytes."},
+    {"auth", "public_key_file", SETTING_PATH, "", 0, 0, NULL, false,
+     "auth.issuer's RSA public key (PEM), verifying RS256 and RS512."},
+    {"auth", "jwks_file", SETTING_PATH, "", 0, 0, NULL, false,
+     "auth.issuer's JWK set (key rotation by kid)."},
+    {"auth", "issuers_file", SETTING_PATH, "", 0, 0, NULL, false,
+     "JSON list of further issuers, Open edX JWT_ISSUERS style: [{\"ISSUER\", "
+     "\"AUDIENCE\" (string or list), \"SECRET_KEY\" (secret spec), \"PUBLIC_KEY_FILE\", "
+     "\"JWKS_FILE\"}]; relative files are relative to it."},
+    {"auth", "leeway", SETTING_SECONDS, "30s", 0, 600, NULL, false,
+     "Clock skew allowed when checking a token's exp and nbf."},
+    {"auth", "max_token_bytes", SETTING_BYTES, "8K", 256, 64 * KIB, NULL, false,
+     "Longest token accepted."},
+    {"auth", "read_scope", SETTING_STRING, "catalog:read", 0, 0, NULL, false,
+     "Scope name recognised as the right to read."},
+    {"auth", "write_scope", SETTING_STRING, "catalog:write", 0, 0, NULL, false,
+     "Scope that allows writing besides staff (administrator: true); empty: staff only."},
+
+    {"ratelimit", "enabled", SETTING_BOOL, "true", 0, 0, NULL, false,
+     "Limit requests per caller (token subject, else client IP) with token buckets; "
+     "over the limit a request gets 429 with Retry-After."},
+    {"ratelimit", "anonymous_rate", SETTING_INT, "50", 0, 1000000, NULL, false,
+     "Requests per second refilled for an anonymous caller (0: unlimited)."},
+    {"ratelimit", "anonymous_burst", SETTING_INT, "100", 1, 10000000, NULL, false,
+     "Most requests an anonymous caller may make at once."},
+    {"ratelimit", "authenticated_rate", SETTING_INT, "200", 0, 1000000, NULL, false,
+     "Requests per second for an authenticated caller (0: unlimited)."},
+    {"ratelimit", "authenticated_burst", SETTING_INT, "400", 1, 10000000, NULL, false,
+     "Most requests an authenticated caller may make at once."},
+    {"ratelimit", "staff_rate", SETTING_INT, "1000", 0, 1000000, NULL, false,
+     "Requests per second for a staff caller (0: unlimited)."},
+    {"ratelimit", "staff_burst", SETTING_INT, "2000", 1, 10000000, NULL, false,
+     "Most requests a staff caller may make at once."},
+    {"ratelimit", "max_keys", SETTING_INT, "100000", 64, 100000000, NULL, false,
+     "Most callers tracked; beyond it the least recently seen caller is forgotten."},
+    {"ratelimit", "trusted_proxies", SETTING_STRING, "", 0, 0, NULL, false,
+     "Peers (CIDR list) whose X-Forwarded-For names the client; empty trusts none."},
 
     {"log", "level", SETTING_ENUM, "info", 0, 0, "debug|info|warn|error", false,
      "Least severe message written."},

@@ -19,6 +19,15 @@
  * (response_cache.h) around the handler: a hit skips the handler, a miss
  * offers the handler's response to the cache, and either says so in an
  * X-Cache header.
+ *
+ * Requests under /api/ are authenticated and rate limited before routing
+ * (docs/security.md): the Authorization header is verified once, the
+ * caller's bucket (token subject, else client IP) is charged, a bad token
+ * or a read without the required token gets 401 with WWW-Authenticate, and
+ * only then is the response cache consulted, under the caller's visibility
+ * class, so a cached response never reaches a caller who may not see it.
+ * Operational routes (/health/, /healthz, /readyz, /metrics) skip both:
+ * probes carry no token and must not be throttled.
  */
 #include "server.h"
 
@@ -38,18 +47,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
+#include "auth.h"
 #include "http.h"
 #include "http_router.h"
 #include "log.h"
 #include "metrics.h"
 #include "query_params.h"
+#include "rate_limit.h"
 #include "response_cache.h"
 
 #define REQUEST_ID_MAX 128
+#define API_PREFIX "/api/"
+/* The longest Origin we compare against the allowed list. */
+#define ORIGIN_MAX 512
 
 struct server {
     struct app *app;
     size_t max_body;
+    size_t max_url;
+    /* server.cors_origins as configured (comma-separated), "" when off. */
+    const char *cors_origins;
     atomic_int in_flight;
     atomic_bool draining;
     char id_prefix[17];
@@ -63,7 +81,8 @@ struct request_state {
     bool headers_seen;
     bool responded;
     bool too_large;
-    char *raw_query; /* NULL when the target had no '?' */
+    size_t target_len; /* bytes of the request target, query included */
+    char *raw_query;   /* NULL when the target had no '?' */
     char *body;
     size_t body_len, body_cap;
 };
@@ -85,6 +104,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     if (st == NULL)
         return NULL;
     clock_gettime(CLOCK_MONOTONIC, &st->start);
+    st->target_len = uri != NULL ? strlen(uri) : 0;
     const char *q = uri != NULL ? strchr(uri, '?') : NULL;
     if (q != NULL) {
         size_t len = strcspn(q + 1, "#");
@@ -163,12 +183,57 @@ static void make_request_id(struct server *srv, struct MHD_Connection *conn, cha
     snprintf(out, size, "%s-%llx", srv->id_prefix, (unsigned long long)n);
 }
 
+/* Headers beyond what struct http_response carries. */
+struct reply_meta {
+    const char *x_cache;          /* X-Cache, or NULL */
+    const char *www_authenticate; /* for a 401; NULL: a generic one */
+    unsigned retry_after;         /* seconds for a 429, 0 for none */
+    bool no_store;                /* Cache-Control: no-store */
+    bool close;
+};
+
+/* True when origin is one of the comma-separated allowed origins ("*"
+ * allows any).  Compared exactly: an origin is scheme://host[:port]. */
+static bool cors_allowed(const char *allowed, const char *origin)
+{
+    if (allowed[0] == '\0' || origin == NULL || origin[0] == '\0')
+        return false;
+    size_t olen = strlen(origin);
+    const char *p = allowed;
+    while (*p != '\0') {
+        p += strspn(p, ", \t");
+        size_t len = strcspn(p, ",");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if ((len == 1 && p[0] == '*') || (len == olen && strncmp(p, origin, len) == 0))
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+static void add_cors_headers(struct server *srv, struct MHD_Connection *conn,
+                             struct MHD_Response *r)
+{
+    if (srv->cors_origins[0] == '\0')
+        return;
+    /* The answer depends on Origin even when it is refused: shared caches
+     * must not hand one origin's answer to another. */
+    MHD_add_response_header(r, "Vary", "Origin");
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (origin == NULL || strlen(origin) > ORIGIN_MAX || !cors_allowed(srv->cors_origins, origin))
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            "Location, Retry-After, WWW-Authenticate, X-Cache, X-Request-Id");
+}
+
 /* Sends resp (taking its body) and records the request.  route_index is
  * catalog_routes_count for requests that matched no route. */
 static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *conn,
                                      struct request_state *st, const char *method, const char *path,
                                      const char *request_id, struct http_response *resp,
-                                     size_t route_index, bool close, const char *x_cache)
+                                     size_t route_index, const struct reply_meta *meta)
 {
     if (resp->status == 0) {
         /* A handler that set nothing is a bug; the client still gets JSON. */
@@ -189,13 +254,31 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
                             resp->content_type != NULL ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", request_id);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    /* JSON is never a document to render: nothing may load or frame it. */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     if (resp->allow[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     if (resp->location[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
-    if (x_cache != NULL)
-        MHD_add_response_header(r, "X-Cache", x_cache);
-    if (close || atomic_load_explicit(&srv->draining, memory_order_relaxed))
+    if (meta->x_cache != NULL)
+        MHD_add_response_header(r, "X-Cache", meta->x_cache);
+    if (resp->status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                meta->www_authenticate != NULL ? meta->www_authenticate
+                                                               : "Bearer realm=\"catalogd\"");
+    if (meta->retry_after > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", meta->retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
+    /* What a caller with credentials saw, and refusals, are for that
+     * caller only, and only now. */
+    if (meta->no_store || resp->status >= 400)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    add_cors_headers(srv, conn, r);
+    if (meta->close || atomic_load_explicit(&srv->draining, memory_order_relaxed))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
@@ -218,8 +301,141 @@ static enum MHD_Result respond_too_large(struct server *srv, struct MHD_Connecti
     struct error err;
     error_set(&err, ERR_TOO_LARGE, "Request body is larger than %zu bytes.", srv->max_body);
     http_respond_error(&resp, &err);
-    return send_response(srv, conn, st, method, url, request_id, &resp, catalog_routes_count, true,
-                         NULL);
+    struct reply_meta meta = {.close = true};
+    return send_response(srv, conn, st, method, url, request_id, &resp, catalog_routes_count,
+                         &meta);
+}
+
+static enum MHD_Result respond_uri_too_long(struct server *srv, struct MHD_Connection *conn,
+                                            struct request_state *st, const char *method)
+{
+    char request_id[REQUEST_ID_MAX + 1];
+    make_request_id(srv, conn, request_id, sizeof request_id);
+    struct http_response resp = {0};
+    char msg[128];
+    snprintf(msg, sizeof msg, "Request URI is longer than %zu bytes.", srv->max_url);
+    http_respond_detail(&resp, 414, msg);
+    struct reply_meta meta = {.close = true};
+    /* The path is not logged: it is the oversized part. */
+    return send_response(srv, conn, st, method, "(too long)", request_id, &resp,
+                         catalog_routes_count, &meta);
+}
+
+/* The peer's address as text (for the rate limit key); "" if unknown. */
+static void peer_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+}
+
+/* The gate in front of the catalog API: who is calling, whether they are
+ * over their rate, whether they may read.  Returns true when the request
+ * may go on, with *id the caller; false with resp and meta set. */
+static bool api_gate(struct server *srv, struct MHD_Connection *conn, enum http_method method,
+                     struct auth_identity *id, struct http_response *resp, struct reply_meta *meta)
+{
+    struct app *app = srv->app;
+    struct error aerr = {0};
+    const char *authorization =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    int auth_rc =
+        app->auth != NULL ? auth_authenticate(app->auth, authorization, time(NULL), id, &aerr) : 0;
+    if (id->caller.authenticated)
+        meta->no_store = true;
+
+    if (app->limiter != NULL) {
+        /* Keys live on the stack: the common path allocates nothing. */
+        char key[160];
+        enum rl_class cls = RL_ANONYMOUS;
+        if (id->caller.authenticated) {
+            snprintf(key, sizeof key, "sub:%s", id->caller.subject);
+            cls = id->caller.staff ? RL_STAFF : RL_AUTHENTICATED;
+        } else {
+            char peer[INET6_ADDRSTRLEN + 1], client[INET6_ADDRSTRLEN + 1];
+            peer_address(conn, peer, sizeof peer);
+            client_ip_pick(app->proxies, peer,
+                           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"),
+                           client, sizeof client);
+            snprintf(key, sizeof key, "ip:%s", client);
+        }
+        struct rl_decision d = {0};
+        struct error rerr = {0};
+        /* A limiter that cannot decide lets the request through: a broken
+         * limiter must not take the catalog down. */
+        if (rate_limiter_check(app->limiter, key, cls, &d, &rerr) == 0 && !d.allowed) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "Request was throttled. Expected available in %u seconds.",
+                     d.retry_after);
+            http_respond_detail(resp, 429, msg);
+            meta->retry_after = d.retry_after;
+            return false;
+        }
+    }
+    if (auth_rc != 0) {
+        /* A bad token is refused even where none is needed, so that a
+         * broken client notices rather than silently reading as anonymous. */
+        static _Thread_local char challenge[sizeof aerr.message + 96];
+        auth_www_authenticate(&aerr, challenge, sizeof challenge);
+        meta->www_authenticate = challenge;
+        http_respond_detail(resp, 401, aerr.message);
+        return false;
+    }
+    if ((method == HTTP_GET || method == HTTP_HEAD) && app->auth != NULL &&
+        auth_may_read(app->auth, id, &aerr) != 0) {
+        http_respond_detail(resp, 401, "Authentication credentials were not provided.");
+        return false;
+    }
+    if (!id->caller.authenticated)
+        id->caller.staff = app->allow_anonymous_writes;
+    return true;
+}
+
+/* A CORS preflight from an allowed origin: 204 with what may be sent. */
+static bool is_preflight(struct server *srv, struct MHD_Connection *conn, enum http_method method)
+{
+    if (method != HTTP_OPTIONS || srv->cors_origins[0] == '\0')
+        return false;
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *wanted =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    return wanted != NULL && origin != NULL && strlen(origin) <= ORIGIN_MAX &&
+           cors_allowed(srv->cors_origins, origin);
+}
+
+static enum MHD_Result respond_preflight(struct server *srv, struct MHD_Connection *conn,
+                                         struct request_state *st, const char *method,
+                                         const char *url, const char *request_id)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "X-Request-Id", request_id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Access-Control-Allow-Methods",
+                            "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, X-Request-Id");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    add_cors_headers(srv, conn, r);
+    enum MHD_Result ret = MHD_queue_response(conn, 204, r);
+    MHD_destroy_response(r);
+    if (ret != MHD_YES)
+        return ret;
+    st->responded = true;
+    uint64_t us = elapsed_us(&st->start);
+    metrics_observe_request(srv->app->metrics, catalog_routes_count, 204, us);
+    log_access(method, url, 204, us, request_id);
+    return ret;
 }
 
 static int append_body(struct request_state *st, const char *data, size_t len)
@@ -251,13 +467,20 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
     struct query_params query = {0};
     size_t route_index = catalog_routes_count;
 
+    struct reply_meta meta = {0};
+    enum http_method m = parse_method(method);
+    if (is_preflight(srv, conn, m))
+        return respond_preflight(srv, conn, st, method, url, request_id);
+    struct auth_identity id = {0};
+    bool api = strncmp(url, API_PREFIX, sizeof API_PREFIX - 1) == 0;
+    if (api && !api_gate(srv, conn, m, &id, &resp, &meta))
+        return send_response(srv, conn, st, method, url, request_id, &resp, route_index, &meta);
     if (query_params_parse(st->raw_query, &query, &err) != 0) {
         http_respond_error(&resp, &err);
-        return send_response(srv, conn, st, method, url, request_id, &resp, route_index, false,
-                             NULL);
+        return send_response(srv, conn, st, method, url, request_id, &resp, route_index, &meta);
     }
     struct http_request req = {
-        .method = parse_method(method),
+        .method = m,
         .method_name = method,
         .path = url,
         .query = &query,
@@ -266,7 +489,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
         .content_type =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         .request_id = request_id,
-        .caller = {.staff = srv->app->allow_anonymous_writes},
+        .caller = id.caller,
     };
     struct route_params params;
     struct response_cache_probe probe; /* the key buffer needs no clearing */
@@ -281,14 +504,16 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
     } else {
         route_index = (size_t)(route - catalog_routes);
         if (response_cache_lookup(srv->app->cache, route, &req, &probe, &resp) != 1) {
+            app_bind_identity(&id);
             route->handler(srv->app, &req, route, &params, &resp);
+            app_bind_identity(NULL);
             response_cache_store(srv->app->cache, &probe, &resp);
         }
     }
     /* X-Cache only on responses the cache was asked about. */
-    const char *x_cache = probe.hit ? "hit" : probe.active ? "miss" : NULL;
+    meta.x_cache = probe.hit ? "hit" : probe.active ? "miss" : NULL;
     enum MHD_Result ret =
-        send_response(srv, conn, st, method, url, request_id, &resp, route_index, false, x_cache);
+        send_response(srv, conn, st, method, url, request_id, &resp, route_index, &meta);
     query_params_free(&query);
     return ret;
 }
@@ -304,6 +529,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     if (!st->headers_seen) {
         st->headers_seen = true;
+        if (st->target_len > srv->max_url) {
+            st->too_large = true;
+            return respond_uri_too_long(srv, conn, st, method);
+        }
         const char *length =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length != NULL) {
@@ -335,6 +564,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->responded)
         return MHD_YES;
+    if (st->too_large && st->target_len > srv->max_url)
+        return respond_uri_too_long(srv, conn, st, method);
     if (st->too_large)
         return respond_too_large(srv, conn, st, method, url);
     return dispatch(srv, conn, st, url, method);
@@ -492,7 +723,10 @@ int server_run(struct app *app, struct error *err)
     if (resolve_listen(listen, &addr, &addr_len, err) != 0)
         return -1;
 
-    struct server srv = {.app = app, .max_body = (size_t)config_int(cfg, "server.max_body_bytes")};
+    struct server srv = {.app = app,
+                         .max_body = (size_t)config_int(cfg, "server.max_body_bytes"),
+                         .max_url = (size_t)config_int(cfg, "server.max_url_bytes"),
+                         .cors_origins = config_get(cfg, "server.cors_origins")};
     atomic_init(&srv.in_flight, 0);
     atomic_init(&srv.draining, false);
     atomic_init(&srv.id_counter, 1);
@@ -512,7 +746,8 @@ int server_run(struct app *app, struct error *err)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(threads > 1 ? threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)config_int(cfg, "server.connection_timeout"), MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)config_int(cfg, "server.max_connections"), MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        (unsigned)config_int(cfg, "server.max_connections"), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)config_int(cfg, "server.max_header_bytes"), MHD_OPTION_URI_LOG_CALLBACK, on_uri,
         &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
     if (daemon == NULL) {
         const char *why = bind_failure(&addr, addr_len);

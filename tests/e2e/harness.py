@@ -115,7 +115,7 @@ class Server:
     """
 
     def __init__(self, catalog=SAMPLE_CATALOG, clock_now=None, writes=False, settings=None,
-                 env=None):
+                 env=None, rate_limit=False):
         self.tmp = tempfile.TemporaryDirectory(prefix="catalogd-e2e-")
         self.dir = self.tmp.name
         self.store_path = os.path.join(self.dir, "catalog.db")
@@ -126,6 +126,10 @@ class Server:
             self.sets["clock.now"] = clock_now
         if writes:
             self.sets["auth.allow_anonymous_writes"] = "true"
+        if not rate_limit:
+            # Tests make bursts of requests from one address; only the
+            # security tests exercise the (default-on) rate limiter.
+            self.sets["ratelimit.enabled"] = "false"
         self.sets.update(settings or {})
         self.env = env
         self.catalog = catalog

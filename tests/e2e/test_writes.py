@@ -1,7 +1,8 @@
 """Writes over HTTP with auth.allow_anonymous_writes: create, replace,
 patch and delete of every kind; uuids given on create kept; references
 checked; deletes refused while something holds the record; nothing
-half-written after an error.  Without the setting every write is 403."""
+half-written after an error.  Without the setting every write without a
+token is 401 (test_security.py covers tokens)."""
 
 import unittest
 
@@ -262,7 +263,7 @@ class Writes(ServerTestCase):
 class WritesForbidden(ServerTestCase):
     """Default settings: anonymous callers may read but not write."""
 
-    def test_writes_are_403(self):
+    def test_writes_are_401(self):
         before = [self.api("GET", p).body for p in ("organizations/AldenX/", "courses/")]
         for method, path, body in (
                 ("POST", "organizations/", {"key": "NopeX", "name": "Nope"}),
@@ -272,7 +273,8 @@ class WritesForbidden(ServerTestCase):
                 ("POST", "courses/", {"key": "AldenX+NOPE", "title": "x", "owners": ["AldenX"]}),
                 ("DELETE", "courses/AldenX+CS101/", None)):
             r = self.api(method, path, body=body)
-            self.assertDRFError(r, 403)
+            self.assertDRFError(r, 401)
+            self.assertIn("Bearer", r.header("WWW-Authenticate") or "")
         self.assertEqual([self.api("GET", p).body for p in ("organizations/AldenX/", "courses/")],
                          before)
         self.assertDRFError(self.api("GET", "organizations/NopeX/"), 404)
