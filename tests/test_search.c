@@ -76,13 +76,32 @@ static const char fixture[] =
 
 #define N_FIXTURE 11
 
+/* The config for drivers[driver] over the store at dir: a driver with a
+ * server (pgfts) gets the private PostgreSQL of tests/pg_fixture.sh, one
+ * schema per store.path so that each test starts empty; reachable false
+ * names a port nothing listens on. */
+static struct config *driver_config(int driver, const char *dir, bool reachable)
+{
+    char path[4200], url[1200] = "";
+    snprintf(path, sizeof path, "store.path=%s/catalog.db", dir);
+    const char *sets[] = {path, NULL, NULL};
+    if (strcmp(drivers[driver]->name, "pgfts") == 0) {
+        const char *server = getenv("PG_FIXTURE_URL");
+        ck_assert_msg(server != NULL || !reachable,
+                      "pgfts needs PG_FIXTURE_URL: run under tests/pg_fixture.sh");
+        if (reachable)
+            snprintf(url, sizeof url, "search.url=%.1000s?schema=@path", server);
+        else
+            snprintf(url, sizeof url, "search.url=postgresql://postgres@127.0.0.1:1/none");
+        sets[1] = url;
+    }
+    return test_config(sets);
+}
+
 static void setup(int driver)
 {
-    char path[4200];
     tmpdir = test_tmpdir();
-    snprintf(path, sizeof path, "store.path=%s/catalog.db", tmpdir);
-    const char *sets[] = {path, NULL};
-    struct config *config = test_config(sets);
+    struct config *config = driver_config(driver, tmpdir, true);
     struct error err = {0};
     ck_assert_msg(drivers[driver]->open(config, &idx, &err) == 0, "%s", err.message);
     config_free(config);
@@ -651,10 +670,7 @@ START_TEST(test_health_and_reopen)
     struct error err = {0};
     ck_assert_int_eq(idx->driver->health(idx, &err), 0);
     /* The index is a file: a new handle on the same config sees it. */
-    char path[4200];
-    snprintf(path, sizeof path, "store.path=%s/catalog.db", tmpdir);
-    const char *sets[] = {path, NULL};
-    struct config *config = test_config(sets);
+    struct config *config = driver_config(_i, tmpdir, true);
     struct search *again = NULL;
     ck_assert_int_eq(drivers[_i]->open(config, &again, &err), 0);
     config_free(config);
@@ -668,8 +684,7 @@ END_TEST
 
 START_TEST(test_open_unreachable_is_unavailable)
 {
-    const char *sets[] = {"store.path=/nonexistent-catalogd-dir/sub/catalog.db", NULL};
-    struct config *config = test_config(sets);
+    struct config *config = driver_config(_i, "/nonexistent-catalogd-dir/sub", false);
     struct search *s = NULL;
     struct error err = {0};
     ck_assert_int_eq(drivers[_i]->open(config, &s, &err), -1);
@@ -679,9 +694,13 @@ START_TEST(test_open_unreachable_is_unavailable)
 }
 END_TEST
 
-static Suite *suite(void)
+/* One suite per driver, "search:<name>", so that CK_RUN_SUITE can pick
+ * the drivers a run has servers for. */
+static Suite *suite(int driver)
 {
-    Suite *s = suite_create("search");
+    static char names[8][64]; /* Check keeps the pointer */
+    snprintf(names[driver], sizeof names[driver], "search:%s", drivers[driver]->name);
+    Suite *s = suite_create(names[driver]);
     TCase *tc = tcase_create("conformance");
     tcase_set_timeout(tc, 60);
     const TTest *const tests[] = {test_words_all_match,
@@ -705,7 +724,7 @@ static Suite *suite(void)
                                   test_health_and_reopen,
                                   test_open_unreachable_is_unavailable};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        tcase_add_loop_test(tc, tests[i], 0, n_drivers);
+        tcase_add_loop_test(tc, tests[i], driver, driver + 1);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -721,5 +740,9 @@ int main(void)
         fprintf(stderr, "test_search: no search driver compiled in\n");
         return EXIT_FAILURE;
     }
-    return test_run_suite(suite());
+    int status = EXIT_SUCCESS;
+    for (int d = 0; d < n_drivers; d++)
+        if (test_run_suite(suite(d)) != EXIT_SUCCESS)
+            status = EXIT_FAILURE;
+    return status;
 }
