@@ -5,6 +5,7 @@
 #include "api.h"
 #include "api_search.h"
 #include "http_router.h"
+#include "openapi.h"
 #include "ops.h"
 
 #define READ (HTTP_GET)
@@ -61,6 +62,8 @@ const struct route catalog_routes[] = {
     {READ, "/healthz", ops_health, "healthz", ENTITY_KIND_COUNT, "Process is alive"},
     {READ, "/readyz", ops_ready, "readyz", ENTITY_KIND_COUNT, "Every backend answers"},
     {READ, "/metrics", ops_metrics, "metrics", ENTITY_KIND_COUNT, "Prometheus metrics"},
+    {READ, "/api/v1/openapi.json", openapi_serve, "openapi", ENTITY_KIND_COUNT,
+     "This API's OpenAPI 3 document"},
     KIND_ROUTES("organizations", "organizations", ENTITY_ORGANIZATION, "organizations"),
     KIND_ROUTES("subjects", "subjects", ENTITY_SUBJECT, "subjects"),
     KIND_ROUTES("program_types", "program_types", ENTITY_PROGRAM_TYPE, "program types"),

@@ -402,6 +402,33 @@ class Headers(ServerTestCase):
         self.assertIsNone(r.header("Access-Control-Allow-Origin"))
 
 
+class OpenAPI(ServerTestCase):
+    def test_document_served_and_complete(self):
+        r = self.api("GET", "openapi.json")
+        self.assertEqual(r.status, 200, r)
+        doc = r.json
+        self.assertEqual(doc["openapi"], "3.0.3")
+        self.assertEqual(doc["components"]["securitySchemes"]["jwt"]["bearerFormat"], "JWT")
+        for path in ("/api/v1/courses/", "/api/v1/courses/{key}/", "/api/v1/search/all/",
+                     "/api/v1/openapi.json", "/healthz"):
+            self.assertIn(path, doc["paths"])
+        self.assertEqual(sorted(doc["paths"]["/api/v1/courses/{key}/"]),
+                         ["delete", "get", "patch", "put"])
+        # Every documented GET is served (a 404 for a made-up key is a
+        # served route; "Not found." for an unknown path would be too, so
+        # compare with a path no route has).
+        unknown = self.server.request("GET", "/api/v1/no-such-route/")
+        self.assertEqual(unknown.status, 404)
+        for path, item in doc["paths"].items():
+            self.assertTrue(all(op.get("summary") for op in item.values()), path)
+            if "get" not in item or "{" in path:
+                continue
+            required = {p["name"]: "a" for p in item["get"]["parameters"]
+                        if p["in"] == "query" and p["required"]}
+            r = self.server.request("GET", path, params=required)
+            self.assertIn(r.status, (200, 503), "%s: %r" % (path, r))
+
+
 class CorsOff(ServerTestCase):
     def test_no_cors_headers_by_default(self):
         r = self.api("GET", "courses/", headers={"Origin": "https://studio.test"})
