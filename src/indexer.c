@@ -68,15 +68,38 @@ static int apply_docs(struct search *search, const json_t *index, const json_t *
     return 0;
 }
 
-/* Applies one batch inside a store transaction.  *applied receives the
- * number of changes (0: nothing was pending). */
+/* Writes the plan's documents a slice of batch_size at a time. */
+static int apply_plan(struct search_docs_plan *plan, struct store *store, struct search *search,
+                      struct indexer_stats *stats, struct error *err)
+{
+    size_t slice = indexer_batch_size(), total = search_docs_plan_size(plan);
+    time_t now = clock_now();
+    for (size_t from = 0; from < total; from += slice) {
+        json_t *index = NULL, *remove = NULL;
+        int rc = search_docs_plan_resolve(plan, store, now, from, slice, &index, &remove, err);
+        if (rc == 0)
+            rc = apply_docs(search, index, remove, err);
+        if (rc == 0) {
+            stats->indexed += json_array_size(index);
+            stats->removed += json_array_size(remove);
+        }
+        json_decref(index);
+        json_decref(remove);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Applies one batch of changes inside a store transaction.  *applied
+ * receives the number of changes (0: nothing was pending). */
 static int apply_batch(struct store *store, struct search *search, struct store_change *changes,
                        size_t max, size_t *applied, struct indexer_stats *stats, struct error *err)
 {
     uint64_t checkpoint = 0;
     size_t n = 0;
     struct search_docs_plan plan = {0};
-    json_t *index = NULL, *remove = NULL;
+    struct indexer_stats batch = {0};
     *applied = 0;
     if (store_begin(store, err) != 0)
         return -1;
@@ -88,9 +111,9 @@ static int apply_batch(struct store *store, struct search *search, struct store_
         for (size_t i = 0; rc == 0 && i < n; i++)
             rc = search_docs_plan_change(&plan, store, search, &changes[i], err);
         if (rc == 0)
-            rc = search_docs_plan_resolve(&plan, store, clock_now(), &index, &remove, err);
+            rc = search_docs_plan_expand(&plan, store, err);
         if (rc == 0)
-            rc = apply_docs(search, index, remove, err);
+            rc = apply_plan(&plan, store, search, &batch, err);
         if (rc == 0)
             rc = store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, changes[n - 1].id, err);
     }
@@ -98,18 +121,16 @@ static int apply_batch(struct store *store, struct search *search, struct store_
         rc = store_commit(store, err);
     else
         store_rollback(store);
-    if (rc == 0) {
+    if (rc == 0 && n > 0) {
         *applied = n;
-        if (stats != NULL && n > 0) {
+        if (stats != NULL) {
             stats->changes += n;
-            stats->indexed += json_array_size(index);
-            stats->removed += json_array_size(remove);
+            stats->indexed += batch.indexed;
+            stats->removed += batch.removed;
             stats->batches++;
             stats->checkpoint = changes[n - 1].id;
         }
     }
-    json_decref(index);
-    json_decref(remove);
     search_docs_plan_clear(&plan);
     return rc;
 }

@@ -478,11 +478,20 @@ int search_docs_flatten(struct store *store, enum entity_kind kind, const json_t
 
 /* ---- plans ---- */
 
+/* Courses whose programs are found by one query each; beyond, by one scan
+ * of every program. */
+#define PROGRAM_QUERY_MAX 8
+
 int search_docs_plan_init(struct search_docs_plan *plan, struct error *err)
 {
     plan->targets = json_object();
+    plan->order = json_array();
+    plan->families = json_object();
+    plan->orgs = json_object();
+    plan->subjects = json_object();
     plan->lookups = json_object();
-    if (plan->targets == NULL || plan->lookups == NULL) {
+    if (!plan->targets || !plan->order || !plan->families || !plan->orgs || !plan->subjects ||
+        !plan->lookups) {
         search_docs_plan_clear(plan);
         return error_set(err, ERR_INTERNAL, "out of memory");
     }
@@ -491,10 +500,12 @@ int search_docs_plan_init(struct search_docs_plan *plan, struct error *err)
 
 void search_docs_plan_clear(struct search_docs_plan *plan)
 {
-    json_decref(plan->targets);
-    json_decref(plan->lookups);
-    plan->targets = NULL;
-    plan->lookups = NULL;
+    json_t **all[] = {&plan->targets, &plan->order,    &plan->families,
+                      &plan->orgs,    &plan->subjects, &plan->lookups};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        json_decref(*all[i]);
+        *all[i] = NULL;
+    }
 }
 
 int search_docs_plan_add(struct search_docs_plan *plan, enum search_content content,
@@ -504,9 +515,39 @@ int search_docs_plan_add(struct search_docs_plan *plan, enum search_content cont
     if ((unsigned)content >= SEARCH_CONTENT_COUNT || key == NULL || key[0] == '\0')
         return error_set(err, ERR_INVALID, "search document without content type or key");
     snprintf(name, sizeof name, "%s\t%s", content_names[content], key);
-    if (json_object_set_new(plan->targets, name, json_true()) != 0)
+    if (json_object_get(plan->targets, name) != NULL)
+        return 0;
+    if (json_object_set_new(plan->targets, name, json_true()) != 0 ||
+        json_array_append_new(plan->order, json_string(name)) != 0)
         return error_set(err, ERR_INTERNAL, "out of memory");
     return 0;
+}
+
+size_t search_docs_plan_size(const struct search_docs_plan *plan)
+{
+    return json_array_size(plan->order);
+}
+
+static int set_add(json_t *set, const char *key, struct error *err)
+{
+    if (key == NULL || key[0] == '\0')
+        return 0;
+    if (json_object_set_new(set, key, json_true()) != 0)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    return 0;
+}
+
+/* Whether any string of list is a key of set. */
+static bool any_in(const json_t *list, const json_t *set)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        if (json_is_string(v) && json_object_get(set, json_string_value(v)) != NULL)
+            return true;
+    }
+    return false;
 }
 
 /* Adds the documents of every record of kind a store query finds. */
@@ -536,38 +577,6 @@ static struct store_query all_of(enum entity_kind kind)
 {
     struct store_query q = {.kind = kind, .hidden = -1, .marketable = -1, .active = -1};
     return q;
-}
-
-/* A course, its runs and the programs that contain it. */
-static int add_course_family(struct search_docs_plan *plan, struct store *store, const char *key,
-                             struct error *err)
-{
-    struct store_query runs = all_of(ENTITY_COURSE_RUN), programs = all_of(ENTITY_PROGRAM);
-    runs.course = key;
-    programs.course = key;
-    if (search_docs_plan_add(plan, SEARCH_COURSE, key, err) != 0 ||
-        add_listed(plan, store, &runs, err) != 0 || add_listed(plan, store, &programs, err) != 0)
-        return -1;
-    return 0;
-}
-
-struct subject_scan {
-    struct search_docs_plan *plan;
-    struct store *store;
-    const char *slug;
-};
-
-static int scan_subject(void *ctx, const json_t *course, struct error *err)
-{
-    struct subject_scan *scan = ctx;
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(course, "subjects"), i, s)
-    {
-        if (json_is_string(s) && strcmp(json_string_value(s), scan->slug) == 0)
-            return add_course_family(scan->plan, scan->store, str(course, "key"), err);
-    }
-    return 0;
 }
 
 static int plan_run(struct search_docs_plan *plan, struct store *store, struct search *search,
@@ -613,7 +622,10 @@ int search_docs_plan_change(struct search_docs_plan *plan, struct store *store,
     case ENTITY_COURSE:
         /* A deleted course has no runs left to list: the store wrote a
          * change for each of them. */
-        return add_course_family(plan, store, key, err);
+        return search_docs_plan_add(plan, SEARCH_COURSE, key, err) ||
+                       set_add(plan->families, key, err)
+                   ? -1
+                   : 0;
     case ENTITY_PROGRAM:
         return search_docs_plan_add(plan, SEARCH_PROGRAM, key, err);
     case ENTITY_PROGRAM_TYPE: {
@@ -621,48 +633,84 @@ int search_docs_plan_change(struct search_docs_plan *plan, struct store *store,
         q.program_type = key;
         return add_listed(plan, store, &q, err);
     }
-    case ENTITY_ORGANIZATION: {
-        struct store_query courses = all_of(ENTITY_COURSE), programs = all_of(ENTITY_PROGRAM);
-        struct store_page page = {0};
-        courses.organization = key;
-        programs.organization = key;
-        if (add_listed(plan, store, &programs, err) != 0 ||
-            store_list(store, &courses, &page, err) != 0)
-            return -1;
-        size_t i;
-        json_t *course;
-        int rc = 0;
-        json_array_foreach(page.items, i, course)
-        {
-            if (rc == 0)
-                rc = add_course_family(plan, store, str(course, "key"), err);
-        }
-        json_decref(page.items);
-        return rc;
-    }
-    case ENTITY_SUBJECT: {
-        /* The store cannot filter courses by subject; subjects change
-         * rarely, so one pass over the courses is the honest price. */
-        struct subject_scan scan = {plan, store, key};
-        return store_each(store, ENTITY_COURSE, scan_subject, &scan, err);
-    }
+    case ENTITY_ORGANIZATION:
+        return set_add(plan->orgs, key, err);
+    case ENTITY_SUBJECT:
+        return set_add(plan->subjects, key, err);
     default:
         return 0;
     }
 }
 
+/* Courses owned by a changed organization or naming a changed subject
+ * join the families. */
+static int scan_course(void *ctx, const json_t *course, struct error *err)
+{
+    struct search_docs_plan *plan = ctx;
+    if (any_in(json_object_get(course, "owners"), plan->orgs) ||
+        any_in(json_object_get(course, "subjects"), plan->subjects)) {
+        if (search_docs_plan_add(plan, SEARCH_COURSE, str(course, "key"), err) != 0 ||
+            set_add(plan->families, str(course, "key"), err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int scan_program(void *ctx, const json_t *program, struct error *err)
+{
+    struct search_docs_plan *plan = ctx;
+    if (any_in(json_object_get(program, "courses"), plan->families) ||
+        any_in(json_object_get(program, "authoring_organizations"), plan->orgs))
+        return search_docs_plan_add(plan, SEARCH_PROGRAM, str(program, "uuid"), err);
+    return 0;
+}
+
+int search_docs_plan_expand(struct search_docs_plan *plan, struct store *store, struct error *err)
+{
+    /* The store cannot filter courses by subject, and a bulk import names
+     * every organization and subject: one pass over the courses serves
+     * every such change of the batch. */
+    if ((json_object_size(plan->orgs) > 0 || json_object_size(plan->subjects) > 0) &&
+        store_each(store, ENTITY_COURSE, scan_course, plan, err) != 0)
+        return -1;
+    /* Runs of each family through the store's index of runs by course:
+     * proportional to what changed.  Programs by course are a scan of the
+     * programs per query in the store, so past a few courses one scan of
+     * the programs serves them all (and the changed organizations). */
+    const char *key;
+    json_t *unused;
+    size_t n = json_object_size(plan->families);
+    bool scan_programs = n > PROGRAM_QUERY_MAX || json_object_size(plan->orgs) > 0;
+    json_object_foreach(plan->families, key, unused)
+    {
+        struct store_query runs = all_of(ENTITY_COURSE_RUN), programs = all_of(ENTITY_PROGRAM);
+        runs.course = key;
+        programs.course = key;
+        if (add_listed(plan, store, &runs, err) != 0 ||
+            (!scan_programs && add_listed(plan, store, &programs, err) != 0))
+            return -1;
+    }
+    if (scan_programs && store_each(store, ENTITY_PROGRAM, scan_program, plan, err) != 0)
+        return -1;
+    return 0;
+}
+
 int search_docs_plan_resolve(struct search_docs_plan *plan, struct store *store, time_t now,
-                             json_t **index, json_t **remove, struct error *err)
+                             size_t from, size_t max, json_t **index, json_t **remove,
+                             struct error *err)
 {
     *index = json_array();
     *remove = json_array();
+    /* Records read for one slice only, so memory stays bounded by it. */
+    json_object_clear(plan->lookups);
     if (*index == NULL || *remove == NULL)
         goto oom;
-    const char *name;
-    json_t *unused;
-    json_object_foreach(plan->targets, name, unused)
-    {
-        const char *tab = strchr(name, '\t');
+    size_t end = json_array_size(plan->order);
+    if (max > 0 && from + max < end)
+        end = from + max;
+    for (size_t i = from; i < end; i++) {
+        const char *name = json_string_value(json_array_get(plan->order, i));
+        const char *tab = name ? strchr(name, '\t') : NULL;
         if (tab == NULL)
             continue;
         enum search_content content = SEARCH_COURSE;

@@ -54,11 +54,18 @@ int search_docs_content_of(enum entity_kind kind, enum search_content *out);
 int search_docs_flatten(struct store *store, enum entity_kind kind, const json_t *record,
                         time_t now, json_t **out, struct error *err);
 
-/* The documents a batch of changes touches, built up change by change and
- * then resolved against the store. */
+/* The documents a batch of changes touches, built up change by change,
+ * expanded once (so that a batch naming many organizations or subjects
+ * scans the courses once, not once per change), then resolved against
+ * the store a slice at a time (so that a bulk import never holds every
+ * document in memory at once). */
 struct search_docs_plan {
-    json_t *targets; /* {"<content>\t<key>": true}: touched, deduplicated */
-    json_t *lookups; /* names already read (organizations, subjects...) */
+    json_t *targets;  /* {"<content>\t<key>": true}: touched, deduplicated */
+    json_t *order;    /* the same names, in the order first touched */
+    json_t *families; /* course keys whose runs and programs are touched */
+    json_t *orgs;     /* organization keys changed */
+    json_t *subjects; /* subject slugs changed */
+    json_t *lookups;  /* records already read (organizations, subjects...) */
 };
 
 /* Zeroed plans need this before use; returns -1 (ERR_INTERNAL) on OOM. */
@@ -76,11 +83,19 @@ int search_docs_plan_change(struct search_docs_plan *plan, struct store *store,
 int search_docs_plan_add(struct search_docs_plan *plan, enum search_content content,
                          const char *key, struct error *err);
 
-/* Resolves plan against the store: *index (caller-owned array) receives
- * the flattened documents of the targets that exist, in a stable order;
- * *remove (caller-owned array of {"content_type", "key"}) the targets that
- * do not. */
+/* Turns the changed organizations, subjects and course families into
+ * documents.  Call once, after the last plan_change. */
+int search_docs_plan_expand(struct search_docs_plan *plan, struct store *store, struct error *err);
+
+/* How many documents the plan touches. */
+size_t search_docs_plan_size(const struct search_docs_plan *plan);
+
+/* Resolves the touched documents [from, from + max) against the store:
+ * *index (caller-owned array) receives the flattened documents of those
+ * that exist, *remove (caller-owned array of {"content_type", "key"}) those
+ * that do not.  max 0 means all. */
 int search_docs_plan_resolve(struct search_docs_plan *plan, struct store *store, time_t now,
-                             json_t **index, json_t **remove, struct error *err);
+                             size_t from, size_t max, json_t **index, json_t **remove,
+                             struct error *err);
 
 #endif

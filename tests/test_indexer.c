@@ -217,7 +217,10 @@ START_TEST(resumes_after_failure)
     for (int i = 0; i < 5; i++)
         put_course(i);
     indexer_set_batch_size(3);
-    struct flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 2};
+    /* Each batch of three changes touches four documents (a course, its
+     * run, the next course and its run): two index calls of three and
+     * one.  The fifth call, the first of the third batch, fails. */
+    struct flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 4};
     ck_assert_int_eq(indexer_catch_up(st, &f.base, NULL, &stats, &err), -1);
     ck_assert_int_eq(err.code, ERR_UNAVAILABLE);
     /* Two batches went in and the checkpoint says exactly that. */

@@ -235,7 +235,8 @@ static char *touched(enum entity_kind kind, const char *key, bool deleted)
     snprintf(ch.key, sizeof ch.key, "%s", key);
     ck_assert(search_docs_plan_init(&plan, &err) == 0);
     ck_assert_msg(search_docs_plan_change(&plan, st, idx, &ch, &err) == 0, "plan: %s", err.message);
-    ck_assert_msg(search_docs_plan_resolve(&plan, st, now, &index, &remove, &err) == 0,
+    ck_assert_msg(search_docs_plan_expand(&plan, st, &err) == 0, "expand: %s", err.message);
+    ck_assert_msg(search_docs_plan_resolve(&plan, st, now, 0, 0, &index, &remove, &err) == 0,
                   "resolve: %s", err.message);
     char lines[32][300];
     size_t n = 0, i;
