@@ -419,7 +419,15 @@ static const char insert_sql[] =
     " ARRAY(SELECT DISTINCT jsonb_array_elements_text($13::jsonb)),"
     " ARRAY(SELECT DISTINCT jsonb_array_elements_text($14::jsonb)),"
     " ARRAY(SELECT DISTINCT jsonb_array_elements_text($15::jsonb)), $16, $17, $18,"
-    " $19::tsvector)";
+    " $19::tsvector)"
+    /* Replacing by key in the same round trip. */
+    " ON CONFLICT (content, key) DO UPDATE SET public = EXCLUDED.public,"
+    " title = EXCLUDED.title, start = EXCLUDED.start, end_ = EXCLUDED.end_,"
+    " enr_start = EXCLUDED.enr_start, enr_end = EXCLUDED.enr_end,"
+    " self_paced = EXCLUDED.self_paced, hit = EXCLUDED.hit, digest = EXCLUDED.digest,"
+    " organizations = EXCLUDED.organizations, subjects = EXCLUDED.subjects,"
+    " seat_types = EXCLUDED.seat_types, orgs = EXCLUDED.orgs, level_type = EXCLUDED.level_type,"
+    " language = EXCLUDED.language, pacing_type = EXCLUDED.pacing_type, tsv = EXCLUDED.tsv";
 
 static const char delete_sql[] =
     "DELETE FROM search_docs WHERE content = $1::smallint AND key = $2";
@@ -496,11 +504,7 @@ static int write_doc(struct lease *l, const json_t *doc, size_t i, struct error 
         p[9] = hit_text, p[10] = digest;
         p[11] = lists[0], p[12] = lists[1], p[13] = lists[2], p[14] = lists[3];
         p[15] = level, p[16] = lang, p[17] = pacing, p[18] = v.b.s;
-        PGresult *res = run(l, delete_sql, 2, p, err, "write");
-        if (res != NULL) {
-            PQclear(res);
-            res = run(l, insert_sql, 19, p, err, "write");
-        }
+        PGresult *res = run(l, insert_sql, 19, p, err, "write");
         rc = res ? 0 : -1;
         PQclear(res);
     }
