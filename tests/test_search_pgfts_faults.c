@@ -8,6 +8,7 @@
  * it runs itself under the fixture (so it never skips).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,48 @@ START_TEST(rebuild_is_invisible_until_commit)
 }
 END_TEST
 
+/* Several threads on one handle: readers never fail nor see a half-written
+ * batch (each batch adds two documents, so the total stays even). */
+static struct search *shared;
+
+static void *reader(void *arg)
+{
+    long *bad = arg;
+    for (int i = 0; i < 30; i++) {
+        struct error err = {0};
+        long n = hits(shared, "shared", NULL, &err);
+        if (n < 0 || n % 2 != 0)
+            (*bad)++;
+    }
+    return NULL;
+}
+
+START_TEST(threads_share_a_handle)
+{
+    char *dir = test_tmpdir();
+    shared = open_with(dir, "search.url");
+    pthread_t t[4];
+    long bad[4] = {0};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, reader, &bad[i]), 0);
+    for (int b = 0; b < 20; b++) {
+        char docs[300];
+        snprintf(docs, sizeof docs,
+                 "[{\"content_type\":\"course\",\"key\":\"S+%d\",\"title\":\"Shared\"},"
+                 " {\"content_type\":\"courserun\",\"key\":\"S+%d\",\"title\":\"Shared\"}]",
+                 b, b);
+        index_json(shared, docs);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(bad[i], 0);
+    }
+    ck_assert_int_eq(hits(shared, "shared", NULL, &(struct error){0}), 40);
+    shared->driver->close(shared);
+    free(dir);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -201,6 +244,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, store_url_is_the_fallback);
     tcase_add_test(tc, hostile_strings_are_only_data);
     tcase_add_test(tc, rebuild_is_invisible_until_commit);
+    tcase_add_test(tc, threads_share_a_handle);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
