@@ -36,6 +36,12 @@
 
 static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic size_t batch_size = 500;
+static _Atomic size_t rebuild_threshold = INDEXER_REBUILD_THRESHOLD;
+
+void indexer_set_rebuild_threshold(size_t n)
+{
+    atomic_store(&rebuild_threshold, n);
+}
 
 void indexer_set_batch_size(size_t n)
 {
@@ -143,28 +149,61 @@ static void bump_index(struct cache *cache)
         log_msg(LOG_WARN, "indexer: cannot bump the index generation: %s", err.message);
 }
 
-int indexer_catch_up(struct store *store, struct search *search, struct cache *cache,
-                     struct indexer_stats *stats, struct error *err)
+/* Applies the outbox batch after batch.  Called with apply_lock held. */
+static int catch_up_locked(struct store *store, struct search *search, struct cache *cache,
+                           struct indexer_stats *stats, struct error *err)
 {
-    struct indexer_stats local = {0};
     size_t max = indexer_batch_size();
     struct store_change *changes = calloc(max, sizeof *changes);
     if (changes == NULL)
         return error_set(err, ERR_INTERNAL, "out of memory");
-    if (stats == NULL)
-        stats = &local;
     int rc = 0;
     size_t applied = 0, total = 0;
-    pthread_mutex_lock(&apply_lock);
     do {
         rc = apply_batch(store, search, changes, max, &applied, stats, err);
         total += applied;
     } while (rc == 0 && applied == max);
-    pthread_mutex_unlock(&apply_lock);
     free(changes);
     /* Even a failed catch-up may have applied earlier batches. */
     if (total > 0)
         bump_index(cache);
+    return rc;
+}
+
+static int reindex_locked(struct store *store, struct search *search, struct cache *cache,
+                          struct indexer_stats *stats, struct error *err);
+static int scan_outbox(struct store *store, uint64_t after, uint64_t bound, uint64_t *count,
+                       uint64_t *last, struct error *err);
+
+/* A backlog this large (a bulk import, or a store written without an
+ * index) is cheaper to rebuild than to replay: replaying touches most
+ * documents several times (an organization's change rebuilds all its
+ * courses, then each course's own change again), a rebuild writes each
+ * once into an empty index. */
+static bool worth_rebuilding(struct store *store, struct search *search)
+{
+    uint64_t checkpoint, lag, last;
+    size_t docs = 0;
+    struct error ignored = {0};
+    size_t threshold = atomic_load(&rebuild_threshold);
+    if (threshold == 0 || search->driver->rebuild_begin == NULL ||
+        store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, &ignored) != 0 ||
+        scan_outbox(store, checkpoint, threshold, &lag, &last, &ignored) != 0 || lag < threshold ||
+        search->driver->count(search, &docs, &ignored) != 0)
+        return false;
+    return lag >= docs;
+}
+
+int indexer_catch_up(struct store *store, struct search *search, struct cache *cache,
+                     struct indexer_stats *stats, struct error *err)
+{
+    struct indexer_stats local = {0};
+    if (stats == NULL)
+        stats = &local;
+    pthread_mutex_lock(&apply_lock);
+    int rc = worth_rebuilding(store, search) ? reindex_locked(store, search, cache, stats, err)
+                                             : catch_up_locked(store, search, cache, stats, err);
+    pthread_mutex_unlock(&apply_lock);
     return rc;
 }
 
@@ -261,14 +300,12 @@ static int rebuild_page(void *ctx, const json_t *docs, struct error *err)
     return 0;
 }
 
-int indexer_reindex(struct store *store, struct search *search, struct cache *cache,
-                    struct indexer_stats *stats, struct error *err)
+static int reindex_locked(struct store *store, struct search *search, struct cache *cache,
+                          struct indexer_stats *stats, struct error *err)
 {
-    struct indexer_stats local = {0};
     uint64_t checkpoint, head, count;
     const struct search_driver *d = search->driver;
-    if (stats == NULL)
-        stats = &local;
+    stats->rebuilt = true;
     if (d->rebuild_begin == NULL || d->rebuild_end == NULL)
         return error_set(err, ERR_UNSUPPORTED, "search driver %s cannot rebuild its index",
                          d->name);
@@ -296,12 +333,22 @@ int indexer_reindex(struct store *store, struct search *search, struct cache *ca
     stats->checkpoint = head;
     bump_index(cache);
     struct indexer_stats after = {0};
-    if (indexer_catch_up(store, search, cache, &after, err) != 0)
+    if (catch_up_locked(store, search, cache, &after, err) != 0)
         return -1;
     stats->changes += after.changes;
     if (after.changes > 0)
         stats->checkpoint = after.checkpoint;
     return 0;
+}
+
+int indexer_reindex(struct store *store, struct search *search, struct cache *cache,
+                    struct indexer_stats *stats, struct error *err)
+{
+    struct indexer_stats local = {0};
+    pthread_mutex_lock(&apply_lock);
+    int rc = reindex_locked(store, search, cache, stats ? stats : &local, err);
+    pthread_mutex_unlock(&apply_lock);
+    return rc;
 }
 
 /* ---- verify ---- */

@@ -12,6 +12,7 @@
 #ifndef CATALOGD_INDEXER_H
 #define CATALOGD_INDEXER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -29,15 +30,25 @@ struct indexer_stats {
     size_t removed; /* documents removed */
     size_t batches; /* index transactions */
     uint64_t checkpoint;
+    bool rebuilt; /* caught up by rebuilding the whole index */
 };
+
+/* A backlog of at least this many changes, and at least as many as the
+ * index holds documents, is caught up by a rebuild (see indexer_reindex)
+ * instead of change by change. */
+#define INDEXER_REBUILD_THRESHOLD 5000
+
+/* Changes the threshold (tests); 0 never rebuilds. */
+void indexer_set_rebuild_threshold(size_t n);
 
 /* Outbox changes (and reindex/import documents) per batch; from
  * search.batch_size.  0 is taken as 1. */
 void indexer_set_batch_size(size_t n);
 size_t indexer_batch_size(void);
 
-/* Applies every outbox change after the checkpoint, in order, in batches,
- * and bumps the "index" generation of cache (may be NULL) when anything
+/* Applies every outbox change after the checkpoint, in order, in batches
+ * (or, for a large backlog, rebuilds: see INDEXER_REBUILD_THRESHOLD), and
+ * bumps the "index" generation of cache (may be NULL) when anything
  * was applied.  stats (may be NULL) is filled.  Safe to call from several
  * threads and processes at once.  On failure the checkpoint stays at the
  * last batch fully applied and -1 is returned with err set. */

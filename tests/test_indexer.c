@@ -101,6 +101,7 @@ static void setup(void)
     ck_assert_msg(cache_open(cfg, &cache, &err) == 0, "cache: %s", err.message);
     clock_set_fixed("2025-06-01T00:00:00Z", &err);
     indexer_set_batch_size(500);
+    indexer_set_rebuild_threshold(INDEXER_REBUILD_THRESHOLD);
     put(ENTITY_ORGANIZATION, "{\"key\":\"MITx\",\"name\":\"Massachusetts Institute\"}");
 }
 
@@ -353,6 +354,36 @@ START_TEST(reindex_keeps_old_index_for_other_readers)
 }
 END_TEST
 
+START_TEST(large_backlog_is_rebuilt)
+{
+    indexer_set_rebuild_threshold(10);
+    for (int i = 0; i < 6; i++)
+        put_course(i);
+    struct indexer_stats stats = {0};
+    struct error err = {0};
+    ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert(stats.rebuilt);
+    ck_assert_uint_eq(stats.indexed, 12);
+    ck_assert_uint_eq(checkpoint(), outbox_head());
+    char report[4096];
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    /* A small backlog is replayed. */
+    put_course(6);
+    memset(&stats, 0, sizeof stats);
+    ck_assert(indexer_catch_up(st, idx, cache, &stats, &err) == 0);
+    ck_assert(!stats.rebuilt);
+    ck_assert_uint_eq(stats.changes, 2);
+    /* A backlog smaller than the index is replayed too. */
+    for (int i = 7; i < 12; i++)
+        put_course(i);
+    memset(&stats, 0, sizeof stats);
+    ck_assert(indexer_catch_up(st, idx, cache, &stats, &err) == 0);
+    ck_assert(!stats.rebuilt);
+    ck_assert_uint_eq(stats.changes, 10);
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+}
+END_TEST
+
 START_TEST(after_commit_without_search_bumps_catalog)
 {
     struct error err = {0};
@@ -378,6 +409,7 @@ int main(void)
     tcase_add_test(tc, deletions_and_updates);
     tcase_add_test(tc, verify_reports_and_reindex_repairs);
     tcase_add_test(tc, reindex_keeps_old_index_for_other_readers);
+    tcase_add_test(tc, large_backlog_is_rebuilt);
     tcase_add_test(tc, after_commit_without_search_bumps_catalog);
     suite_add_tcase(suite, tc);
     return test_run_suite(suite);
