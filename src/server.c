@@ -27,7 +27,9 @@
  * only then is the response cache consulted, under the caller's visibility
  * class, so a cached response never reaches a caller who may not see it.
  * Operational routes (/health/, /healthz, /readyz, /metrics) skip both:
- * probes carry no token and must not be throttled.
+ * probes carry no token and must not be throttled.  Accepted tokens are
+ * remembered briefly (auth_cache.h), so a client's every request does not
+ * pay another signature check.
  */
 #include "server.h"
 
@@ -49,6 +51,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "auth_cache.h"
 #include "http.h"
 #include "http_router.h"
 #include "log.h"
@@ -61,6 +64,8 @@
 #define API_PREFIX "/api/"
 /* The longest Origin we compare against the allowed list. */
 #define ORIGIN_MAX 512
+/* Verified tokens remembered (auth_cache.h): a few thousand callers. */
+#define TOKEN_CACHE_ENTRIES 4096
 
 struct server {
     struct app *app;
@@ -68,6 +73,8 @@ struct server {
     size_t max_url;
     /* server.cors_origins as configured (comma-separated), "" when off. */
     const char *cors_origins;
+    /* Tokens verified recently; NULL (verify every time) if out of memory. */
+    struct auth_cache *tokens;
     atomic_int in_flight;
     atomic_bool draining;
     char id_prefix[17];
@@ -348,8 +355,13 @@ static bool api_gate(struct server *srv, struct MHD_Connection *conn, enum http_
     struct error aerr = {0};
     const char *authorization =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    int auth_rc =
-        app->auth != NULL ? auth_authenticate(app->auth, authorization, time(NULL), id, &aerr) : 0;
+    time_t now = time(NULL);
+    int auth_rc = 0;
+    if (app->auth != NULL && !auth_cache_get(srv->tokens, authorization, now, id)) {
+        auth_rc = auth_authenticate(app->auth, authorization, now, id, &aerr);
+        if (auth_rc == 0 && id->caller.authenticated)
+            auth_cache_put(srv->tokens, authorization, now, id);
+    }
     if (id->caller.authenticated)
         meta->no_store = true;
 
@@ -735,6 +747,7 @@ int server_run(struct app *app, struct error *err)
     struct sigaction old[3];
     if (install_signals(old, err) != 0)
         return -1;
+    srv.tokens = auth_cache_new(TOKEN_CACHE_ENTRIES);
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
@@ -752,6 +765,7 @@ int server_run(struct app *app, struct error *err)
     if (daemon == NULL) {
         const char *why = bind_failure(&addr, addr_len);
         restore_signals(old);
+        auth_cache_free(srv.tokens);
         return error_set(err, ERR_IO, "cannot listen on %s: %s", listen, why);
     }
     log_msg(LOG_INFO, "listening on %s (%lld threads)", listen, (long long)threads);
@@ -771,6 +785,7 @@ int server_run(struct app *app, struct error *err)
     }
     drain(&srv, daemon, config_int(cfg, "server.drain_timeout"));
     restore_signals(old);
+    auth_cache_free(srv.tokens);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }
