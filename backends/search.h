@@ -124,6 +124,11 @@ struct search_request {
     bool want_facets;
     enum search_sort sort;
     size_t offset, limit;
+    /* Only the keys are wanted (q on the lists): a driver may return hits
+     * holding just "content_type" and "key" (no "score", no "doc"), and so
+     * skip reading and parsing every hit's JSON.  Order, total and facets
+     * are as without it.  Drivers that ignore it return full hits. */
+    bool keys_only;
 };
 
 /* hits: array of {"content_type", "key", "score" (real, higher is better),

@@ -372,6 +372,7 @@ int api_search_list_keys(struct app *app, const struct http_request *req, enum e
         .public_only = !req->caller.staff,
         .now = clock_now(),
         .limit = API_SEARCH_LIST_MAX_KEYS,
+        .keys_only = true, /* only keys are read below: spare the hit JSON */
     };
     struct search_result result = {0};
     int rc = app->search->driver->query(app->search, &rq, &result, err);

@@ -1,0 +1,253 @@
+/*
+ * test_search_fts5_memo - the fts5 driver's in-memory copy of filter
+ * fields and facet values (totals and facet counts come from it): it must
+ * follow writes made by this handle, by another handle on the same file
+ * (another process), a rebuild's uncommitted state and its rollback; and
+ * keys_only must give the same hits, only smaller.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "registry.h"
+#include "search.h"
+#include "search_query.h"
+#include "testutil.h"
+
+static char *tmpdir;
+static struct search *a, *b; /* two handles on one index file */
+static time_t now;
+
+static struct search *open_handle(void)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "search.path=%s/index.db", tmpdir);
+    const char *sets[] = {path, NULL};
+    struct config *config = test_config(sets);
+    struct search *s = NULL;
+    struct error err = {0};
+    ck_assert_msg(registry_search("fts5")->open(config, &s, &err) == 0, "%s", err.message);
+    config_free(config);
+    return s;
+}
+
+/* A course run document; org and subject are facet values, start and end
+ * ISO instants or NULL. */
+static json_t *run_doc(const char *key, const char *title, const char *org, const char *subject,
+                       const char *start, const char *end)
+{
+    return json_pack("{s:s, s:s, s:s, s:[s], s:[s], s:[s], s:s, s:s?, s:s?}", "content_type",
+                     "courserun", "key", key, "title", title, "orgs", org, "organizations", org,
+                     "subjects", subject, "status", "published", "start", start, "end", end);
+}
+
+static void put(struct search *s, json_t *doc)
+{
+    json_t *docs = json_pack("[o]", doc);
+    struct error err = {0};
+    ck_assert_msg(s->driver->index(s, docs, &err) == 0, "%s", err.message);
+    json_decref(docs);
+}
+
+static void setup(void)
+{
+    tmpdir = test_tmpdir();
+    a = open_handle();
+    b = open_handle();
+    ck_assert_int_eq(clock_parse_iso8601("2025-06-01T00:00:00Z", &now), 0);
+    put(a, run_doc("r1", "Python basics", "MITx", "Computer Science", "2025-01-01T00:00:00Z",
+                   "2025-12-01T00:00:00Z"));
+    put(a, run_doc("r2", "Python advanced", "HarvardX", "Computer Science", "2025-07-01T00:00:00Z",
+                   NULL));
+    put(a, run_doc("r3", "Old python", "MITx", "History", "2020-01-01T00:00:00Z",
+                   "2020-06-01T00:00:00Z"));
+}
+
+static void teardown(void)
+{
+    search_close(a);
+    search_close(b);
+    a = b = NULL;
+    free(tmpdir);
+}
+
+/* Runs q with facets on s; the caller clears the result. */
+static struct search_result query(struct search *s, const char *q, bool keys_only)
+{
+    struct search_node *tree = NULL;
+    struct error err = {0};
+    struct search_result res = {0};
+    if (q != NULL)
+        ck_assert_msg(search_query_parse(q, strlen(q), &tree, &err) == 0, "%s", err.message);
+    struct search_request rq = {
+        .query = tree, .now = now, .want_facets = true, .keys_only = keys_only, .limit = 50};
+    ck_assert_msg(s->driver->query(s, &rq, &res, &err) == 0, "%s", err.message);
+    search_query_free(tree);
+    return res;
+}
+
+static json_int_t facet(const struct search_result *res, const char *field, const char *value)
+{
+    return json_integer_value(
+        json_object_get(json_object_get(json_object_get(res->facets, "fields"), field), value));
+}
+
+static json_int_t available(const struct search_result *res, const char *which)
+{
+    return json_integer_value(json_object_get(json_object_get(res->facets, "queries"), which));
+}
+
+START_TEST(counts_follow_own_writes)
+{
+    struct search_result r = query(a, "python", false);
+    ck_assert_uint_eq(r.total, 3);
+    ck_assert_int_eq(facet(&r, "organizations", "MITx"), 2);
+    ck_assert_int_eq(available(&r, "availability_archived"), 1);
+    ck_assert_int_eq(available(&r, "availability_current"), 1);
+    ck_assert_int_eq(available(&r, "availability_starting_soon"), 1);
+    search_result_clear(&r);
+
+    /* r3 moves to HarvardX and into the future; r1 goes away. */
+    put(a, run_doc("r3", "Old python", "HarvardX", "History", "2026-01-01T00:00:00Z", NULL));
+    struct error err = {0};
+    ck_assert_int_eq(a->driver->remove(a, SEARCH_COURSE_RUN, "r1", &err), 0);
+    r = query(a, "python", false);
+    ck_assert_uint_eq(r.total, 2);
+    ck_assert_int_eq(facet(&r, "organizations", "MITx"), 0);
+    ck_assert_int_eq(facet(&r, "organizations", "HarvardX"), 2);
+    ck_assert_int_eq(available(&r, "availability_archived"), 0);
+    ck_assert_int_eq(available(&r, "availability_upcoming"), 1);
+    search_result_clear(&r);
+}
+END_TEST
+
+START_TEST(counts_follow_another_handle)
+{
+    struct search_result r = query(a, NULL, false); /* a loads its copy */
+    ck_assert_uint_eq(r.total, 3);
+    search_result_clear(&r);
+    put(b, run_doc("r4", "Python for data", "EPFLx", "Data Analysis", NULL, NULL));
+    r = query(a, "python", false);
+    ck_assert_uint_eq(r.total, 4);
+    ck_assert_int_eq(facet(&r, "organizations", "EPFLx"), 1);
+    ck_assert_int_eq(facet(&r, "subjects", "Data Analysis"), 1);
+    ck_assert_int_eq(available(&r, "availability_upcoming"), 1);
+    search_result_clear(&r);
+    struct error err = {0};
+    ck_assert_int_eq(b->driver->clear(b, &err), 0);
+    r = query(a, "python", false);
+    ck_assert_uint_eq(r.total, 0);
+    ck_assert_int_eq(facet(&r, "organizations", "MITx"), 0);
+    search_result_clear(&r);
+}
+END_TEST
+
+START_TEST(rebuild_seen_by_its_handle_only)
+{
+    struct error err = {0};
+    ck_assert_int_eq(a->driver->rebuild_begin(a, &err), 0);
+    struct search_result r = query(a, "python", false);
+    ck_assert_uint_eq(r.total, 0);
+    search_result_clear(&r);
+    put(a, run_doc("n1", "Python anew", "EPFLx", "Physics", NULL, NULL));
+    r = query(a, "python", false);
+    ck_assert_uint_eq(r.total, 1);
+    ck_assert_int_eq(facet(&r, "organizations", "EPFLx"), 1);
+    search_result_clear(&r);
+    r = query(b, "python", false); /* the old index meanwhile */
+    ck_assert_uint_eq(r.total, 3);
+    ck_assert_int_eq(facet(&r, "organizations", "EPFLx"), 0);
+    search_result_clear(&r);
+    ck_assert_int_eq(a->driver->rebuild_end(a, false, &err), 0);
+    r = query(a, "python", false);
+    ck_assert_uint_eq(r.total, 3);
+    ck_assert_int_eq(facet(&r, "organizations", "EPFLx"), 0);
+    search_result_clear(&r);
+
+    ck_assert_int_eq(a->driver->rebuild_begin(a, &err), 0);
+    put(a, run_doc("n1", "Python anew", "EPFLx", "Physics", NULL, NULL));
+    ck_assert_int_eq(a->driver->rebuild_end(a, true, &err), 0);
+    struct search *handles[] = {a, b};
+    for (int h = 0; h < 2; h++) {
+        r = query(handles[h], "python", false);
+        ck_assert_uint_eq(r.total, 1);
+        ck_assert_int_eq(facet(&r, "organizations", "EPFLx"), 1);
+        ck_assert_int_eq(facet(&r, "organizations", "MITx"), 0);
+        search_result_clear(&r);
+    }
+}
+END_TEST
+
+START_TEST(keys_only_same_hits)
+{
+    struct search_result full = query(a, "python -old", false);
+    struct search_result keys = query(a, "python -old", true);
+    ck_assert_uint_eq(full.total, 2);
+    ck_assert_uint_eq(keys.total, full.total);
+    ck_assert_uint_eq(json_array_size(keys.hits), json_array_size(full.hits));
+    for (size_t i = 0; i < json_array_size(full.hits); i++) {
+        json_t *k = json_array_get(keys.hits, i), *f = json_array_get(full.hits, i);
+        ck_assert_str_eq(json_string_value(json_object_get(k, "key")),
+                         json_string_value(json_object_get(f, "key")));
+        ck_assert_str_eq(json_string_value(json_object_get(k, "content_type")), "courserun");
+        ck_assert_ptr_null(json_object_get(k, "doc"));
+        ck_assert_ptr_nonnull(json_object_get(f, "doc"));
+    }
+    ck_assert_int_eq(facet(&keys, "organizations", "HarvardX"), 1);
+    search_result_clear(&full);
+    search_result_clear(&keys);
+}
+END_TEST
+
+START_TEST(picks_and_bad_requests)
+{
+    struct search_node *tree = NULL;
+    struct error err = {0};
+    struct search_result res = {0};
+    ck_assert_int_eq(search_query_parse("python", 6, &tree, &err), 0);
+    struct search_facet_pick picks[] = {{"organizations", "MITx"}, {"subjects", "History"}};
+    struct search_request rq = {
+        .query = tree, .now = now, .picks = picks, .n_picks = 2, .want_facets = true, .limit = 10};
+    ck_assert_int_eq(a->driver->query(a, &rq, &res, &err), 0);
+    ck_assert_uint_eq(res.total, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res.hits, 0), "key")), "r3");
+    search_result_clear(&res);
+
+    struct search_facet_pick none[] = {{"organizations", "Nobody"}};
+    rq.picks = none;
+    rq.n_picks = 1;
+    ck_assert_int_eq(a->driver->query(a, &rq, &res, &err), 0);
+    ck_assert_uint_eq(res.total, 0);
+    ck_assert_uint_eq(json_array_size(res.hits), 0);
+    search_result_clear(&res);
+
+    /* Refused even when nothing would match anyway. */
+    rq.availability = "someday";
+    ck_assert_int_eq(a->driver->query(a, &rq, &res, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    search_result_clear(&res);
+    struct search_facet_pick bad[] = {{"colour", "red"}};
+    rq.availability = NULL;
+    rq.picks = bad;
+    ck_assert_int_eq(a->driver->query(a, &rq, &res, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    search_result_clear(&res);
+    search_query_free(tree);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("search_fts5_memo");
+    TCase *tc = tcase_create("memo");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, counts_follow_own_writes);
+    tcase_add_test(tc, counts_follow_another_handle);
+    tcase_add_test(tc, rebuild_seen_by_its_handle_only);
+    tcase_add_test(tc, keys_only_same_hits);
+    tcase_add_test(tc, picks_and_bad_requests);
+    suite_add_tcase(suite, tc);
+    return test_run_suite(suite);
+}
