@@ -1,11 +1,13 @@
 /*
- * auth_cache - a set-associative table of SHA-256 digests of accepted
- * Authorization headers with the identity each stands for.
+ * auth_cache - a set-associative table of accepted Authorization headers
+ * (a copy of each, compared whole) with the identity each stands for.  The
+ * set is chosen by a fast non-cryptographic hash: only accepted tokens are
+ * stored, so nobody can fill a set with crafted collisions, and equality
+ * is decided by the bytes themselves.
  */
 #include "auth_cache.h"
 
 #include <jansson.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +18,9 @@
 #define WAYS 4
 
 struct entry {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
+    char *header; /* malloc'd copy; NULL when the way is free */
+    size_t len;
+    uint64_t hash;
     bool used;
     time_t until;
     uint64_t last_use; /* the set's clock at the last hit or store */
@@ -33,6 +37,19 @@ struct auth_cache {
     size_t n_sets;
     struct set sets[];
 };
+
+/* Frees a way's copy, wiping it: a live token need not linger in freed
+ * memory. */
+static void drop(struct entry *e)
+{
+    if (e->header != NULL) {
+        memset(e->header, 0, e->len);
+        free(e->header);
+    }
+    e->header = NULL;
+    e->len = 0;
+    e->used = false;
+}
 
 struct auth_cache *auth_cache_new(size_t entries)
 {
@@ -52,21 +69,28 @@ void auth_cache_free(struct auth_cache *cache)
 {
     if (cache == NULL)
         return;
-    for (size_t i = 0; i < cache->n_sets; i++)
+    for (size_t i = 0; i < cache->n_sets; i++) {
         pthread_mutex_destroy(&cache->sets[i].lock);
-    /* Identities are not secrets, but digests of live tokens need not
-     * outlive the cache either. */
-    memset(cache->sets, 0, cache->n_sets * sizeof cache->sets[0]);
+        for (int w = 0; w < WAYS; w++)
+            drop(&cache->sets[i].ways[w]);
+    }
     free(cache);
 }
 
-static struct set *set_for(struct auth_cache *cache, const char *authorization,
-                           unsigned char digest[SHA256_DIGEST_LENGTH])
+/* FNV-1a: the header is already in cache, a few hundred bytes. */
+static uint64_t hash_of(const char *s, size_t len)
 {
-    SHA256((const unsigned char *)authorization, strlen(authorization), digest);
-    uint64_t h;
-    memcpy(&h, digest, sizeof h);
-    return &cache->sets[h % cache->n_sets];
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static bool same(const struct entry *e, const char *header, size_t len, uint64_t hash)
+{
+    return e->used && e->hash == hash && e->len == len && memcmp(e->header, header, len) == 0;
 }
 
 bool auth_cache_get(struct auth_cache *cache, const char *authorization, time_t now,
@@ -74,16 +98,19 @@ bool auth_cache_get(struct auth_cache *cache, const char *authorization, time_t 
 {
     if (cache == NULL || authorization == NULL || authorization[0] == '\0')
         return false;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    struct set *s = set_for(cache, authorization, digest);
+    size_t len = strnlen(authorization, AUTH_CACHE_MAX_HEADER + 1);
+    if (len > AUTH_CACHE_MAX_HEADER)
+        return false;
+    uint64_t hash = hash_of(authorization, len);
+    struct set *s = &cache->sets[hash % cache->n_sets];
     bool hit = false;
     pthread_mutex_lock(&s->lock);
     for (int w = 0; w < WAYS; w++) {
         struct entry *e = &s->ways[w];
-        if (!e->used || memcmp(e->digest, digest, sizeof digest) != 0)
+        if (!same(e, authorization, len, hash))
             continue;
         if (now >= e->until) {
-            e->used = false; /* expired: the caller verifies again */
+            drop(e); /* expired: the caller verifies again */
             break;
         }
         e->last_use = ++s->clock;
@@ -100,18 +127,26 @@ void auth_cache_put(struct auth_cache *cache, const char *authorization, time_t 
 {
     if (cache == NULL || authorization == NULL || authorization[0] == '\0')
         return;
+    size_t len = strnlen(authorization, AUTH_CACHE_MAX_HEADER + 1);
+    if (len > AUTH_CACHE_MAX_HEADER)
+        return;
     time_t exp;
     if (auth_cache_token_exp(authorization, &exp) != 0 || exp <= now)
         return;
     time_t until = now + AUTH_CACHE_MAX_AGE < exp ? now + AUTH_CACHE_MAX_AGE : exp;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    struct set *s = set_for(cache, authorization, digest);
+    uint64_t hash = hash_of(authorization, len);
+    struct set *s = &cache->sets[hash % cache->n_sets];
+    /* The copy is made outside the lock. */
+    char *copy = malloc(len);
+    if (copy == NULL)
+        return;
+    memcpy(copy, authorization, len);
     pthread_mutex_lock(&s->lock);
     /* The same token again, else a free way, else the least recently used. */
     struct entry *victim = &s->ways[0];
     for (int w = 0; w < WAYS; w++) {
         struct entry *e = &s->ways[w];
-        if (e->used && memcmp(e->digest, digest, sizeof digest) == 0) {
+        if (same(e, authorization, len, hash)) {
             victim = e;
             break;
         }
@@ -122,7 +157,10 @@ void auth_cache_put(struct auth_cache *cache, const char *authorization, time_t 
             victim = e;
         }
     }
-    memcpy(victim->digest, digest, sizeof digest);
+    drop(victim);
+    victim->header = copy;
+    victim->len = len;
+    victim->hash = hash;
     victim->used = true;
     victim->until = until;
     victim->last_use = ++s->clock;

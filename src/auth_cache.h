@@ -3,10 +3,11 @@
  * token on every request pays the signature check (an RSA verify and two
  * JSON parses, tens of microseconds) once rather than per request.
  *
- * Keyed by the SHA-256 of the whole Authorization header value: a hit
- * means byte-for-byte the header that was verified, signature included.
- * Only accepted tokens are kept, each until its exp or AUTH_CACHE_MAX_AGE
- * seconds after it was verified, whichever comes first.  Fixed size,
+ * Keyed by the whole Authorization header value (a copy is kept and
+ * compared): a hit means byte-for-byte the header that was verified,
+ * signature included.  Only accepted tokens are kept, each until its exp or
+ * AUTH_CACHE_MAX_AGE seconds after it was verified, whichever comes first;
+ * headers longer than AUTH_CACHE_MAX_HEADER are never kept.  Fixed size,
  * set-associative with least-recently-used replacement in each set, a lock
  * per set: thread-safe, and a lookup allocates nothing.
  */
@@ -21,6 +22,8 @@
 
 /* Longest a verified token is trusted without checking it again. */
 #define AUTH_CACHE_MAX_AGE 60
+/* Longest header kept (bounds the cache's memory: entries x this). */
+#define AUTH_CACHE_MAX_HEADER 2048
 
 struct auth_cache;
 

@@ -64,8 +64,8 @@
 #define API_PREFIX "/api/"
 /* The longest Origin we compare against the allowed list. */
 #define ORIGIN_MAX 512
-/* Verified tokens remembered (auth_cache.h): a few thousand callers. */
-#define TOKEN_CACHE_ENTRIES 4096
+/* Verified tokens remembered (auth_cache.h): at most 2 MiB of headers. */
+#define TOKEN_CACHE_ENTRIES 1024
 
 struct server {
     struct app *app;

@@ -1,9 +1,8 @@
 /*
- * test_auth_cache - verified tokens remembered by the digest of the whole
- * header: a hit returns the stored identity, any other byte misses, entries
- * end at exp or after AUTH_CACHE_MAX_AGE, tokens without a readable exp are
- * not kept, the least recently used way of a set goes first, and threads
- * sharing one cache never see another token's identity.
+ * test_auth_cache - verified tokens remembered by the whole header: a hit returns the stored
+ * identity, any other byte misses, entries end at exp or after AUTH_CACHE_MAX_AGE, tokens without a
+ * readable exp are not kept, the least recently used way of a set goes first, and threads sharing
+ * one cache never see another token's identity.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -94,6 +93,20 @@ START_TEST(test_lifetime)
     ck_assert(!auth_cache_get(c, h, NOW - 5, &out));
     auth_cache_put(c, "JWT not-a-jwt", NOW, &id);
     ck_assert(!auth_cache_get(c, "JWT not-a-jwt", NOW, &out));
+    /* Longer than AUTH_CACHE_MAX_HEADER: never kept. */
+    char *big = malloc(AUTH_CACHE_MAX_HEADER + 600);
+    char sig[AUTH_CACHE_MAX_HEADER];
+    memset(sig, 's', sizeof sig - 1);
+    sig[sizeof sig - 1] = '\0';
+    header_for(big, AUTH_CACHE_MAX_HEADER + 600, "bob", NOW + 600, sig);
+    ck_assert_uint_gt(strlen(big), AUTH_CACHE_MAX_HEADER);
+    auth_cache_put(c, big, NOW, &id);
+    ck_assert(!auth_cache_get(c, big, NOW, &out));
+    /* Just under it: kept. */
+    big[AUTH_CACHE_MAX_HEADER - 1] = '\0';
+    auth_cache_put(c, big, NOW, &id);
+    ck_assert(auth_cache_get(c, big, NOW, &out));
+    free(big);
     auth_cache_free(c);
 }
 END_TEST
