@@ -394,7 +394,7 @@ static int write_end(struct sql_conn *c, bool ok, struct error *err)
 
 int sql_store_begin(struct store *store, struct error *err)
 {
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     char sql[64];
@@ -410,7 +410,7 @@ int sql_store_begin(struct store *store, struct error *err)
 
 int sql_store_commit(struct store *store, struct error *err)
 {
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     if (c->depth == 0)
@@ -431,7 +431,7 @@ int sql_store_commit(struct store *store, struct error *err)
 int sql_store_rollback(struct store *store)
 {
     struct error ignored;
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, &ignored) != 0 || c->depth == 0)
         return -1;
     c->depth--;
@@ -655,7 +655,7 @@ static int get_on(struct sql_conn *c, enum entity_kind kind, const char *key_or_
 int sql_store_get(struct store *store, enum entity_kind kind, const char *key_or_uuid, json_t **out,
                   struct error *err)
 {
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if ((unsigned)kind >= ENTITY_KIND_COUNT)
         return error_set(err, ERR_INVALID, "unknown kind");
     if (key_or_uuid == NULL)
@@ -863,7 +863,7 @@ int sql_store_list(struct store *store, const struct store_query *qy, struct sto
     page->total = 0;
     if ((unsigned)qy->kind >= ENTITY_KIND_COUNT)
         return error_set(err, ERR_INVALID, "unknown kind");
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     struct where w;
@@ -930,7 +930,7 @@ int sql_store_each(struct store *store, enum entity_kind kind, store_each_fn fn,
 {
     if ((unsigned)kind >= ENTITY_KIND_COUNT)
         return error_set(err, ERR_INVALID, "unknown kind");
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     char sql[200];
@@ -981,7 +981,7 @@ int sql_store_count(struct store *store, enum entity_kind kind, size_t *out, str
 {
     if ((unsigned)kind >= ENTITY_KIND_COUNT)
         return error_set(err, ERR_INVALID, "unknown kind");
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     char sql[128];
@@ -1229,7 +1229,7 @@ int sql_store_put(struct store *store, enum entity_kind kind, const json_t *doc,
         return error_set(err, ERR_INVALID, "unknown kind");
     if (!json_is_object(doc))
         return error_set(err, ERR_INVALID, "a %s must be a JSON object", kinds[kind].noun);
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0 || write_begin(c, err) != 0)
         return -1;
     int rc = put_on(c, kind, doc, mode, err);
@@ -1357,7 +1357,7 @@ int sql_store_remove(struct store *store, enum entity_kind kind, const char *key
         return error_set(err, ERR_INVALID, "unknown kind");
     if (key_or_uuid == NULL)
         return error_set(err, ERR_NOT_FOUND, "no key given");
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0 || write_begin(c, err) != 0)
         return -1;
     int rc = remove_on(c, kind, key_or_uuid, err);
@@ -1370,7 +1370,7 @@ int sql_store_changes_since(struct store *store, uint64_t after, struct store_ch
                             size_t max, size_t *n, struct error *err)
 {
     *n = 0;
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     struct q q;
@@ -1403,7 +1403,7 @@ int sql_store_checkpoint_get(struct store *store, const char *name, uint64_t *ou
                              struct error *err)
 {
     *out = 0;
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     struct q q;
@@ -1420,7 +1420,7 @@ int sql_store_checkpoint_get(struct store *store, const char *name, uint64_t *ou
 int sql_store_checkpoint_set(struct store *store, const char *name, uint64_t value,
                              struct error *err)
 {
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     if (value > INT64_MAX)
@@ -1559,7 +1559,7 @@ static int migrate_on(struct sql_conn *c, int *from, int *to, struct error *err)
 
 int sql_store_migrate(struct store *store, int *from, int *to, struct error *err)
 {
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     int f = 0, t = 0;
     if (conn_get(store, &c, err) != 0 || migrate_on(c, &f, &t, err) != 0)
         return -1;
@@ -1572,7 +1572,7 @@ int sql_store_migrate(struct store *store, int *from, int *to, struct error *err
 
 int sql_store_health(struct store *store, struct error *err)
 {
-    struct sql_conn *c;
+    struct sql_conn *c = NULL;
     if (conn_get(store, &c, err) != 0)
         return -1;
     struct q q;
