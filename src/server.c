@@ -235,6 +235,15 @@ static void add_cors_headers(struct server *srv, struct MHD_Connection *conn,
                             "Location, Retry-After, WWW-Authenticate, X-Cache, X-Request-Id");
 }
 
+static void add_security_headers(struct MHD_Response *r)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    /* JSON is never a document to render: nothing may load or frame it. */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+}
+
 /* Sends resp (taking its body) and records the request.  route_index is
  * catalog_routes_count for requests that matched no route. */
 static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *conn,
@@ -260,11 +269,7 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type != NULL ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", request_id);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    /* JSON is never a document to render: nothing may load or frame it. */
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'none'; frame-ancestors 'none'");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    add_security_headers(r);
     if (resp->allow[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     if (resp->location[0] != '\0')
@@ -432,7 +437,7 @@ static enum MHD_Result respond_preflight(struct server *srv, struct MHD_Connecti
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "X-Request-Id", request_id);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    add_security_headers(r);
     MHD_add_response_header(r, "Access-Control-Allow-Methods",
                             "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
     MHD_add_response_header(r, "Access-Control-Allow-Headers",

@@ -343,6 +343,13 @@ class InputLimits(AuthServerCase):
             self.assertIsInstance(r.json, dict, r)
             self.assertIn("nosniff", r.header("X-Content-Type-Options") or "")
 
+    def test_brackets_inside_strings_are_not_nesting(self):
+        r = self.post('{"key": "BracketX", "name": "%s"}' % ("[{" * 40))
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.get_json("organizations/BracketX/")["name"], "[{" * 40)
+        r = self.api("DELETE", "organizations/BracketX/", headers=self.staff())
+        self.assertEqual(r.status, 204, r)
+
     def test_huge_headers_refused(self):
         r = self.server.raw(b"GET /api/v1/courses/ HTTP/1.1\r\nHost: x\r\nX-Big: " +
                             b"a" * 100000 + b"\r\n\r\n")
@@ -389,6 +396,9 @@ class Headers(ServerTestCase):
             "Access-Control-Request-Headers": "authorization, content-type"})
         self.assertEqual(r.status, 204, r)
         self.assertEqual(r.header("Access-Control-Allow-Origin"), "https://studio.test")
+        self.assertEqual(r.header("X-Content-Type-Options"), "nosniff")
+        self.assertEqual(r.header("Referrer-Policy"), "no-referrer")
+        self.assertIn("default-src 'none'", r.header("Content-Security-Policy"))
         self.assertIn("POST", r.header("Access-Control-Allow-Methods"))
         self.assertIn("Authorization", r.header("Access-Control-Allow-Headers"))
 
