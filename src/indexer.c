@@ -241,46 +241,57 @@ static const enum entity_kind searchable[] = {ENTITY_COURSE, ENTITY_COURSE_RUN, 
 /* Called with each page of flattened documents (borrowed). */
 typedef int (*docs_fn)(void *ctx, const json_t *docs, struct error *err);
 
-/* Flattens every course, run and program, a page of batch_size records
- * at a time, in natural key order. */
+struct pager {
+    struct store *store;
+    enum entity_kind kind;
+    time_t now;
+    size_t page_size;
+    json_t *lookups; /* records read, shared by a page's documents */
+    json_t *docs;    /* the page being filled */
+    docs_fn fn;
+    void *ctx;
+};
+
+static int flush_page(struct pager *p, struct error *err)
+{
+    int rc = json_array_size(p->docs) > 0 ? p->fn(p->ctx, p->docs, err) : 0;
+    json_array_clear(p->docs);
+    json_object_clear(p->lookups);
+    return rc;
+}
+
+static int page_record(void *ctx, const json_t *record, struct error *err)
+{
+    struct pager *p = ctx;
+    json_t *doc = NULL;
+    if (search_docs_flatten_cached(p->store, p->lookups, p->kind, record, p->now, &doc, err) != 0)
+        return -1;
+    json_array_append_new(p->docs, doc);
+    return json_array_size(p->docs) >= p->page_size ? flush_page(p, err) : 0;
+}
+
+/* Flattens every course, run and program in natural key order and hands
+ * them to fn a page of batch_size documents at a time.  The store walk is
+ * key-set paged (store_each), so its cost stays linear in the catalog. */
 static int each_doc_page(struct store *store, time_t now, docs_fn fn, void *ctx, struct error *err)
 {
-    size_t page_size = indexer_batch_size();
-    for (size_t k = 0; k < sizeof searchable / sizeof searchable[0]; k++) {
-        for (size_t offset = 0;; offset += page_size) {
-            struct store_query q = {.kind = searchable[k],
-                                    .hidden = -1,
-                                    .marketable = -1,
-                                    .active = -1,
-                                    .offset = offset,
-                                    .limit = page_size};
-            struct store_page page = {0};
-            if (store_list(store, &q, &page, err) != 0)
-                return -1;
-            json_t *docs = json_array();
-            size_t i;
-            json_t *record;
-            int rc = docs ? 0 : error_set(err, ERR_INTERNAL, "out of memory");
-            json_array_foreach(page.items, i, record)
-            {
-                json_t *doc = NULL;
-                if (rc == 0)
-                    rc = search_docs_flatten(store, searchable[k], record, now, &doc, err);
-                if (rc == 0)
-                    json_array_append_new(docs, doc);
-            }
-            size_t got = json_array_size(page.items);
-            json_decref(page.items);
-            if (rc == 0 && json_array_size(docs) > 0)
-                rc = fn(ctx, docs, err);
-            json_decref(docs);
-            if (rc != 0)
-                return -1;
-            if (got < page_size)
-                break;
-        }
+    struct pager p = {.store = store,
+                      .now = now,
+                      .page_size = indexer_batch_size(),
+                      .lookups = json_object(),
+                      .docs = json_array(),
+                      .fn = fn,
+                      .ctx = ctx};
+    int rc = p.lookups && p.docs ? 0 : error_set(err, ERR_INTERNAL, "out of memory");
+    for (size_t k = 0; rc == 0 && k < sizeof searchable / sizeof searchable[0]; k++) {
+        p.kind = searchable[k];
+        rc = store_each(store, p.kind, page_record, &p, err);
+        if (rc == 0)
+            rc = flush_page(&p, err);
     }
-    return 0;
+    json_decref(p.lookups);
+    json_decref(p.docs);
+    return rc;
 }
 
 /* ---- reindex ---- */

@@ -448,8 +448,8 @@ static int flatten_program(struct store *store, json_t *cache, const json_t *pro
     return 0;
 }
 
-static int flatten_cached(struct store *store, json_t *cache, enum entity_kind kind,
-                          const json_t *record, time_t now, json_t **out, struct error *err)
+int search_docs_flatten_cached(struct store *store, json_t *cache, enum entity_kind kind,
+                               const json_t *record, time_t now, json_t **out, struct error *err)
 {
     *out = NULL;
     switch (kind) {
@@ -471,7 +471,7 @@ int search_docs_flatten(struct store *store, enum entity_kind kind, const json_t
     json_t *cache = json_object();
     if (cache == NULL)
         return error_set(err, ERR_INTERNAL, "out of memory");
-    int rc = flatten_cached(store, cache, kind, record, now, out, err);
+    int rc = search_docs_flatten_cached(store, cache, kind, record, now, out, err);
     json_decref(cache);
     return rc;
 }
@@ -730,7 +730,8 @@ int search_docs_plan_resolve(struct search_docs_plan *plan, struct store *store,
                                                      content_names[content], "key", key));
             continue;
         }
-        int rc = flatten_cached(store, plan->lookups, kind_of(content), record, now, &doc, err);
+        int rc = search_docs_flatten_cached(store, plan->lookups, kind_of(content), record, now,
+                                            &doc, err);
         json_decref(record);
         if (rc != 0)
             goto fail;

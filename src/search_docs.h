@@ -54,6 +54,13 @@ int search_docs_content_of(enum entity_kind kind, enum search_content *out);
 int search_docs_flatten(struct store *store, enum entity_kind kind, const json_t *record,
                         time_t now, json_t **out, struct error *err);
 
+/* As search_docs_flatten, reading what records name through lookups, a
+ * JSON object owned by the caller that keeps every record read so that
+ * flattening many records reads each organization, subject or course
+ * once; json_object_clear it to bound its memory. */
+int search_docs_flatten_cached(struct store *store, json_t *lookups, enum entity_kind kind,
+                               const json_t *record, time_t now, json_t **out, struct error *err);
+
 /* The documents a batch of changes touches, built up change by change,
  * expanded once (so that a batch naming many organizations or subjects
  * scans the courses once, not once per change), then resolved against
