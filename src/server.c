@@ -488,9 +488,17 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
     enum http_method m = parse_method(method);
     if (is_preflight(srv, conn, m))
         return respond_preflight(srv, conn, st, method, url, request_id);
+    /* Matched first only to tell the operational routes apart by their
+     * pattern (never by the raw URL, which may be spelled many ways);
+     * everything else, unknown paths included, passes the gate. */
+    struct route_params params;
+    char allow[sizeof resp.allow] = {0};
+    struct error route_err = {0};
+    const struct route *route = router_match(catalog_routes, catalog_routes_count, m, url, &params,
+                                             allow, sizeof allow, &route_err);
+    bool ops = route != NULL && strncmp(route->pattern, API_PREFIX, sizeof API_PREFIX - 1) != 0;
     struct auth_identity id = {0};
-    bool api = strncmp(url, API_PREFIX, sizeof API_PREFIX - 1) == 0;
-    if (api && !api_gate(srv, conn, m, &id, &resp, &meta))
+    if (!ops && !api_gate(srv, conn, m, &id, &resp, &meta))
         return send_response(srv, conn, st, method, url, request_id, &resp, route_index, &meta);
     if (query_params_parse(st->raw_query, &query, &err) != 0) {
         http_respond_error(&resp, &err);
@@ -508,16 +516,14 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
         .request_id = request_id,
         .caller = id.caller,
     };
-    struct route_params params;
     struct response_cache_probe probe; /* the key buffer needs no clearing */
     probe.active = probe.hit = false;
-    const struct route *route = router_match(catalog_routes, catalog_routes_count, req.method, url,
-                                             &params, resp.allow, sizeof resp.allow, &err);
     if (route == NULL) {
-        if (err.code == ERR_NOT_FOUND)
+        memcpy(resp.allow, allow, sizeof resp.allow);
+        if (route_err.code == ERR_NOT_FOUND)
             http_respond_detail(&resp, 404, "Not found.");
         else
-            http_respond_error(&resp, &err);
+            http_respond_error(&resp, &route_err);
     } else {
         route_index = (size_t)(route - catalog_routes);
         if (response_cache_lookup(srv->app->cache, route, &req, &probe, &resp) != 1) {

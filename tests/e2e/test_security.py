@@ -246,8 +246,14 @@ class ReadAuthenticated(AuthServerCase):
         self.assertEqual(self.api("GET", "courses/", headers=bearer(hs256(PLAIN))).status, 200)
         self.assert401(self.api("GET", "courses/"), invalid_token=False)
         self.assert401(self.api("GET", "courses/", headers=bearer(hs256(claims(exp=1)))))
-        # Probes stay open.
+        # However the path is spelled, and for unknown paths too.
+        for path in ("//api/v1/courses/", "/./api/v1/courses/", "/api//v1/courses/",
+                     "/api/v1/../v1/courses/", "/no-such-thing"):
+            self.assert401(self.server.request("GET", path), invalid_token=False)
+        # Probes stay open, even with a bad token.
         self.assertEqual(self.server.request("GET", "/healthz").status, 200)
+        self.assertEqual(self.server.request("GET", "/healthz",
+                                             headers=bearer("x.y.z")).status, 200)
         self.assertEqual(self.server.request("GET", "/readyz").status, 200)
 
 
