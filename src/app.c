@@ -269,9 +269,14 @@ int app_open(struct app *app, const struct config *config, struct error *err)
         struct error ierr = {0};
         if (indexer_catch_up(app->store, app->search, app->cache, &stats, &ierr) != 0)
             log_msg(LOG_ERROR, "search index: catching up with the store failed: %s", ierr.message);
-        else if (stats.changes > 0)
-            log_msg(LOG_INFO, "search index: applied %zu pending changes (%zu documents)",
-                    stats.changes, stats.indexed + stats.removed);
+        else if (stats.changes > 0 || stats.rebuilt)
+            log_msg(LOG_INFO, "search index: applied %zu pending changes (%zu documents%s)",
+                    stats.changes, stats.indexed + stats.removed,
+                    stats.rebuilt ? ", by a rebuild" : "");
+        /* From here on API threads query this same handle, and a rebuild
+         * on it would show them the half-built index: backlogs are
+         * replayed change by change (reindex runs in its own process). */
+        indexer_set_rebuild_threshold(0);
     }
     if (open_metrics(app, err) != 0)
         goto fail;
