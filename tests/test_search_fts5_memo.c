@@ -238,6 +238,95 @@ START_TEST(picks_and_bad_requests)
 }
 END_TEST
 
+/* A catalog with many equal scores (same text, titles differ), boosts
+ * that differ by dates and pacing, and unpublished runs. */
+static void put_ranked_catalog(void)
+{
+    json_t *docs = json_array();
+    for (int i = 0; i < 90; i++) {
+        char key[32], title[64], desc[256] = "";
+        snprintf(key, sizeof key, "k%02d", i);
+        snprintf(title, sizeof title, "%s %c%02d", i % 3 ? "Course" : "Python course",
+                 'a' + (i * 7) % 26, i);
+        for (int w = 0; w < i % 5; w++)
+            strcat(desc, "python data ");
+        strcat(desc, "python");
+        json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:s, s:s}", "content_type",
+                              "courserun", "key", key, "title", title, "full_description", desc,
+                              "status", i % 11 ? "published" : "unpublished", "orgs",
+                              i % 2 ? "MITx" : "X", "organizations", i % 2 ? "MITx" : "X",
+                              "pacing_type", i % 4 ? "instructor_paced" : "self_paced", "start",
+                              i % 6 ? "2025-01-01T00:00:00Z" : "2025-09-01T00:00:00Z");
+        if (i % 7 == 0)
+            json_object_set_new(d, "enrollment_end", json_string("2025-02-01T00:00:00Z"));
+        json_array_append_new(docs, d);
+    }
+    struct error err = {0};
+    ck_assert_msg(a->driver->index(a, docs, &err) == 0, "%s", err.message);
+    json_decref(docs);
+}
+
+static struct search_result page(const char *q, const struct search_facet_pick *picks,
+                                 size_t n_picks, size_t offset, size_t limit, bool keys_only)
+{
+    struct search_node *tree = NULL;
+    struct error err = {0};
+    struct search_result res = {0};
+    ck_assert_int_eq(search_query_parse(q, strlen(q), &tree, &err), 0);
+    struct search_request rq = {.query = tree,
+                                .now = now,
+                                .public_only = true,
+                                .picks = picks,
+                                .n_picks = n_picks,
+                                .offset = offset,
+                                .limit = limit,
+                                .keys_only = keys_only};
+    ck_assert_msg(a->driver->query(a, &rq, &res, &err) == 0, "%s", err.message);
+    search_query_free(tree);
+    return res;
+}
+
+/* Pages ranked in memory equal the same slice of one page deep enough to
+ * be ranked by SQL (past 20,000), ties and boosts included. */
+START_TEST(page_in_memory_equals_sql)
+{
+    put_ranked_catalog();
+    struct search_facet_pick mit[] = {{"organizations", "MITx"}};
+    const char *queries[] = {"python", "python data", "python -data", "course OR data"};
+    for (size_t qi = 0; qi < 4; qi++)
+        for (size_t np = 0; np < 2; np++) {
+            struct search_result ref = page(queries[qi], mit, np, 0, 20001, false);
+            ck_assert_uint_gt(json_array_size(ref.hits), 5);
+            ck_assert_uint_eq(json_array_size(ref.hits), ref.total);
+            size_t offsets[] = {0, 3, 10};
+            for (size_t o = 0; o < 3; o++)
+                for (int keys_only = 0; keys_only < 2; keys_only++) {
+                    struct search_result r = page(queries[qi], mit, np, offsets[o], 7, keys_only);
+                    ck_assert_uint_eq(r.total, ref.total);
+                    for (size_t i = 0; i < json_array_size(r.hits); i++) {
+                        json_t *h = json_array_get(r.hits, i);
+                        json_t *e = json_array_get(ref.hits, offsets[o] + i);
+                        ck_assert_msg(strcmp(json_string_value(json_object_get(h, "key")),
+                                             json_string_value(json_object_get(e, "key"))) == 0,
+                                      "q=%s picks=%zu offset=%zu hit %zu: %s, SQL has %s",
+                                      queries[qi], np, offsets[o], i,
+                                      json_string_value(json_object_get(h, "key")),
+                                      json_string_value(json_object_get(e, "key")));
+                        if (!keys_only)
+                            ck_assert_double_eq(json_real_value(json_object_get(h, "score")),
+                                                json_real_value(json_object_get(e, "score")));
+                    }
+                    ck_assert_uint_eq(json_array_size(r.hits), offsets[o] >= ref.total ? 0
+                                                               : ref.total - offsets[o] < 7
+                                                                   ? ref.total - offsets[o]
+                                                                   : 7);
+                    search_result_clear(&r);
+                }
+            search_result_clear(&ref);
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("search_fts5_memo");
@@ -248,6 +337,7 @@ int main(void)
     tcase_add_test(tc, rebuild_seen_by_its_handle_only);
     tcase_add_test(tc, keys_only_same_hits);
     tcase_add_test(tc, picks_and_bad_requests);
+    tcase_add_test(tc, page_in_memory_equals_sql);
     suite_add_tcase(suite, tc);
     return test_run_suite(suite);
 }

@@ -61,13 +61,16 @@
 
 enum {
     M_PUBLIC = 1,
-    M_START = 2, /* start is set */
-    M_END = 4,   /* end_ is set */
+    M_START = 2,             /* start is set */
+    M_END = 4,               /* end_ is set */
+    M_ENROLLABLE_FROM = 8,   /* enr_start is set */
+    M_ENROLLABLE_UNTIL = 16, /* enr_end is set */
+    M_SELF_PACED = 32,
 };
 
 struct meta_doc {
     sqlite3_int64 id;
-    sqlite3_int64 start, end;
+    sqlite3_int64 start, end, enr_start, enr_end;
     uint32_t facet_at; /* first facet id in meta.facets */
     uint16_t n_facets;
     uint8_t content, flags;
@@ -249,7 +252,6 @@ static int sql_prepare(sqlite3 *db, const struct sql *s, sqlite3_stmt **st, stru
 
 static bool expressible(const struct search_node *node);
 static int exec(sqlite3 *db, const char *sql, struct error *err);
-static int cmp_id(const void *a, const void *b);
 
 static bool positive(const struct search_node *node)
 {
@@ -414,12 +416,20 @@ static void set_sql(struct sql *s, const struct search_node *node)
     }
 }
 
-/* The hit set as "FROM (...) m JOIN docs d ON d.id = m.id WHERE ..." with
- * m.rank (bm25, lower is better; 0 without words) when ranked; unranked,
- * "FROM (...) d WHERE ..." where only d.id may be used (match_ids). */
-static int from_where(struct sql *s, const struct search_request *rq, bool ranked,
+enum from_mode {
+    FW_PAGE,     /* "FROM (...) m JOIN docs d ON d.id = m.id WHERE ..." with
+                    m.rank (bm25, lower is better; 0 without words) */
+    FW_IDS,      /* a whole "SELECT id, 0.0 ..." of the text part */
+    FW_IDS_RANK, /* a whole "SELECT id, bm25 ..." of the text part */
+};
+
+/* The hit set of rq in the form mode says.  The FW_IDS forms read no docs
+ * row per match (only FTS5's posting lists). */
+static int from_where(struct sql *s, const struct search_request *rq, enum from_mode mode,
                       struct error *err)
 {
+    bool ranked = mode == FW_PAGE;
+    const char *idcol = "d.id";
     const struct search_node *root = rq->query;
     const struct search_node *const *kids = &root;
     size_t n_kids = root ? 1 : 0;
@@ -445,18 +455,24 @@ static int from_where(struct sql *s, const struct search_request *rq, bool ranke
         }
     sql_add(&expr, ")");
 
-    if (n_pos > 0) {
+    if (n_pos > 0 && mode != FW_PAGE) {
+        sql_add(s, mode == FW_IDS_RANK ? "SELECT rowid, bm25(fts, " BM25_WEIGHTS
+                                         ") FROM fts WHERE fts MATCH "
+                                       : "SELECT rowid, 0.0 FROM fts WHERE fts MATCH ");
+        sql_text_param(s, expr.oom ? NULL : expr.buf);
+        expr.buf = NULL;
+        idcol = "rowid";
+    } else if (n_pos > 0) {
         sql_add(s, ranked ? "FROM (SELECT rowid AS id, bm25(fts, " BM25_WEIGHTS
                             ") AS rank FROM fts WHERE fts MATCH "
                           : "FROM (SELECT rowid AS id FROM fts WHERE fts MATCH ");
         sql_text_param(s, expr.oom ? NULL : expr.buf);
         expr.buf = NULL;
-        /* Unranked, only ids are wanted: no docs row is read per match. */
-        sql_add(s, ranked ? ") m JOIN docs d ON d.id = m.id WHERE 1" : ") d WHERE 1");
+        sql_add(s, ") m JOIN docs d ON d.id = m.id WHERE 1");
     } else {
         sql_add(s, ranked ? "FROM (SELECT id, 0.0 AS rank FROM docs) m JOIN docs d ON d.id = m.id"
                             " WHERE 1"
-                          : "FROM docs d WHERE 1");
+                          : "SELECT d.id, 0.0 FROM docs d WHERE 1");
     }
     sql_free(&expr);
 
@@ -467,10 +483,10 @@ static int from_where(struct sql *s, const struct search_request *rq, bool ranke
         if (c->type == SEARCH_NOT) {
             if (n_pos > 0 && expressible(c->children[0]))
                 continue;
-            sql_add(s, " AND d.id NOT IN (");
+            sql_add(s, " AND "), sql_add(s, idcol), sql_add(s, " NOT IN (");
             set_sql(s, c->children[0]);
         } else {
-            sql_add(s, " AND d.id IN (");
+            sql_add(s, " AND "), sql_add(s, idcol), sql_add(s, " IN (");
             set_sql(s, c);
         }
         sql_add(s, ")");
@@ -545,7 +561,7 @@ static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hi
                               : "SELECT d.content, d.key, d.hit, -m.rank * ");
     sql_add(&s, boost);
     sql_add(&s, " AS score ");
-    if (from_where(&s, rq, true, err) != 0) {
+    if (from_where(&s, rq, FW_PAGE, err) != 0) {
         sql_free(&s);
         return -1;
     }
@@ -703,8 +719,10 @@ static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
 {
     sqlite3_stmt *d = NULL, *f = NULL;
     int rc = 0, step;
-    if (sqlite3_prepare_v2(db, "SELECT id, content, public, start, end_ FROM docs ORDER BY id", -1,
-                           &d, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, content, public, start, end_, enr_start, enr_end,"
+                           " self_paced FROM docs ORDER BY id",
+                           -1, &d, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT doc, field, value FROM facets ORDER BY doc", -1, &f, NULL) !=
             SQLITE_OK) {
         sqlite3_finalize(d);
@@ -726,6 +744,12 @@ static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
             doc->start = sqlite3_column_int64(d, 3), doc->flags |= M_START;
         if (sqlite3_column_type(d, 4) != SQLITE_NULL)
             doc->end = sqlite3_column_int64(d, 4), doc->flags |= M_END;
+        if (sqlite3_column_type(d, 5) != SQLITE_NULL)
+            doc->enr_start = sqlite3_column_int64(d, 5), doc->flags |= M_ENROLLABLE_FROM;
+        if (sqlite3_column_type(d, 6) != SQLITE_NULL)
+            doc->enr_end = sqlite3_column_int64(d, 6), doc->flags |= M_ENROLLABLE_UNTIL;
+        if (sqlite3_column_int(d, 7))
+            doc->flags |= M_SELF_PACED;
         doc->facet_at = (uint32_t)m->n_facets;
         /* Facet rows of ids with no docs row (none normally) are skipped. */
         while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) < doc->id)
@@ -779,13 +803,25 @@ static void meta_stale(struct fts5 *fx)
     fx->meta.loaded = false;
 }
 
-/* The ids the text part of rq matches, ascending; *all = true (and no ids)
- * when rq has no text part.  *ids is owned by the caller (free). */
-static int match_ids(struct fts5 *fx, const struct search_request *rq, sqlite3_int64 **ids,
-                     size_t *n, bool *all, struct error *err)
+struct match {
+    sqlite3_int64 id;
+    double rank; /* bm25 (lower is better) when asked for, else 0 */
+};
+
+static int cmp_match(const void *a, const void *b)
+{
+    sqlite3_int64 x = ((const struct match *)a)->id, y = ((const struct match *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* The documents the text part of rq matches, by ascending id, with their
+ * bm25 when rank; *all = true (and none listed) when rq has no text part.
+ * *out is owned by the caller (free). */
+static int match_ids(struct fts5 *fx, const struct search_request *rq, bool rank,
+                     struct match **out, size_t *n, bool *all, struct error *err)
 {
     const struct search_node *root = rq->query;
-    *ids = NULL;
+    *out = NULL;
     *n = 0;
     *all = root == NULL || root->type == SEARCH_ALL;
     if (*all)
@@ -793,8 +829,7 @@ static int match_ids(struct fts5 *fx, const struct search_request *rq, sqlite3_i
     /* from_where without any document filter: the text part only. */
     struct search_request text = {.query = root};
     struct sql s = {0};
-    sql_add(&s, "SELECT d.id ");
-    if (from_where(&s, &text, false, err) != 0) {
+    if (from_where(&s, &text, rank ? FW_IDS_RANK : FW_IDS, err) != 0) {
         sql_free(&s);
         return -1;
     }
@@ -806,12 +841,14 @@ static int match_ids(struct fts5 *fx, const struct search_request *rq, sqlite3_i
     size_t cap = 0;
     bool sorted = true;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow((void **)ids, &cap, *n + 1, sizeof **ids)) {
+        if (!grow((void **)out, &cap, *n + 1, sizeof **out)) {
             sqlite3_finalize(st);
             return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
         }
-        (*ids)[*n] = sqlite3_column_int64(st, 0);
-        if (*n > 0 && (*ids)[*n] <= (*ids)[*n - 1])
+        struct match *m = &(*out)[*n];
+        m->id = sqlite3_column_int64(st, 0);
+        m->rank = sqlite3_column_double(st, 1);
+        if (*n > 0 && m->id <= m[-1].id)
             sorted = false;
         (*n)++;
     }
@@ -819,7 +856,7 @@ static int match_ids(struct fts5 *fx, const struct search_request *rq, sqlite3_i
     if (rc != SQLITE_DONE)
         return db_error(fx->db, err, "match");
     if (!sorted)
-        qsort(*ids, *n, sizeof **ids, cmp_id);
+        qsort(*out, *n, sizeof **out, cmp_match);
     return 0;
 }
 
@@ -914,18 +951,40 @@ static bool passes(const struct meta *m, const struct meta_doc *d, const struct 
     return true;
 }
 
+/* A ranked hit not yet placed on the page. */
+struct cand {
+    sqlite3_int64 id;
+    double score;
+    char *title; /* owned; read only for the few that may reach the page */
+};
+
 struct tally {
     size_t total;
     size_t availability[4];
-    uint32_t *counts; /* per value id, when facets are wanted */
+    uint32_t *counts;   /* per value id, when facets are wanted */
+    struct cand *cands; /* when the page is ranked here: every passing hit */
+    size_t n_cands;
 };
 
-static void tally_doc(const struct meta *m, const struct meta_doc *d, const struct doc_filter *f,
-                      struct tally *t)
+/* run_hits' boost, in the same order of operations so that scores (and
+ * so the order of hits) are the same as SQL's. */
+static double boost_of(const struct meta_doc *d, time_t now)
+{
+    bool enrollable = (!(d->flags & M_ENROLLABLE_FROM) || d->enr_start <= now) &&
+                      (!(d->flags & M_ENROLLABLE_UNTIL) || d->enr_end >= now);
+    bool self_paced = (d->flags & M_SELF_PACED) != 0;
+    bool future = (d->flags & M_START) && d->start > now;
+    return 1.0 + 0.05 * enrollable + 0.05 * self_paced + 0.05 * future;
+}
+
+static void tally_doc(const struct meta *m, const struct meta_doc *d, double rank,
+                      const struct doc_filter *f, struct tally *t)
 {
     if (!passes(m, d, f))
         return;
     t->total++;
+    if (t->cands != NULL)
+        t->cands[t->n_cands++] = (struct cand){d->id, -rank * boost_of(d, f->now), NULL};
     if (t->counts == NULL)
         return;
     t->availability[availability_of(d, f)]++;
@@ -934,24 +993,24 @@ static void tally_doc(const struct meta *m, const struct meta_doc *d, const stru
         t->counts[vals[k]]++;
 }
 
-/* Walks the hit set (ids ascending, or every document when all) against
- * the sorted meta docs in one merge. */
-static void tally_hits(const struct meta *m, const sqlite3_int64 *ids, size_t n, bool all,
+/* Walks the hit set (matches by ascending id, or every document when all)
+ * against the sorted meta docs in one merge. */
+static void tally_hits(const struct meta *m, const struct match *matches, size_t n, bool all,
                        const struct doc_filter *f, struct tally *t)
 {
     if (f->nothing)
         return;
     if (all) {
         for (size_t i = 0; i < m->n_docs; i++)
-            tally_doc(m, &m->docs[i], f, t);
+            tally_doc(m, &m->docs[i], 0.0, f, t);
         return;
     }
     size_t j = 0;
     for (size_t i = 0; i < n && j < m->n_docs; i++) {
-        while (j < m->n_docs && m->docs[j].id < ids[i])
+        while (j < m->n_docs && m->docs[j].id < matches[i].id)
             j++;
-        if (j < m->n_docs && m->docs[j].id == ids[i])
-            tally_doc(m, &m->docs[j], f, t);
+        if (j < m->n_docs && m->docs[j].id == matches[i].id)
+            tally_doc(m, &m->docs[j], matches[i].rank, f, t);
     }
 }
 
@@ -977,47 +1036,176 @@ static int tally_json(const struct meta *m, const struct tally *t, json_t *facet
     return bad ? error_set(err, ERR_INTERNAL, "search index (fts5): out of memory") : 0;
 }
 
-static int cmp_id(const void *a, const void *b)
+/* Pages ending deeper than PAGE_IN_C_MAX (q on lists asks for 10,000
+ * keys), or a cut with more than TIES_IN_C_MAX tied scores beyond the
+ * page, are left to SQL (run_hits): titles would be read for too many
+ * hits.  A title read is one docs row, far cheaper than SQL's sort of
+ * every match. */
+#define PAGE_IN_C_MAX 20000
+#define TIES_IN_C_MAX 1000
+
+/* run_hits' order: score descending, then title, then id. */
+static int cmp_cand(const void *a, const void *b)
 {
-    sqlite3_int64 x = *(const sqlite3_int64 *)a, y = *(const sqlite3_int64 *)b;
-    return (x > y) - (x < y);
+    const struct cand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    int c = strcmp(x->title ? x->title : "", y->title ? y->title : "");
+    return c ? c : (x->id > y->id) - (x->id < y->id);
 }
 
-/* Total and facets from the memory copy over the matched ids; the page
+static void heap_down(double *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l] < h[m])
+            m = l;
+        if (r < n && h[r] < h[m])
+            m = r;
+        if (m == i)
+            return;
+        double t = h[i];
+        h[i] = h[m], h[m] = t;
+        i = m;
+    }
+}
+
+/* The k-th highest score of cands (k <= n), by a min-heap of k scores. */
+static double kth_score(const struct cand *cands, size_t n, size_t k, double *heap)
+{
+    for (size_t i = 0; i < k; i++)
+        heap[i] = cands[i].score;
+    for (size_t i = k / 2; i-- > 0;)
+        heap_down(heap, k, i);
+    for (size_t i = k; i < n; i++)
+        if (cands[i].score > heap[0]) {
+            heap[0] = cands[i].score;
+            heap_down(heap, k, 0);
+        }
+    return heap[0];
+}
+
+static int read_cand(sqlite3 *db, sqlite3_stmt *st, sqlite3_int64 id, struct error *err)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_ROW ? 0 : db_error(db, err, "page");
+}
+
+/* The relevance page from the ranked candidates, as run_hits would give
+ * it, reading titles only for the hits at or above the page's lowest
+ * score and the hit JSON only for the page.  *done is false (and nothing
+ * added) when the page is too deep or the cut too tied: run_hits then. */
+static int page_from_cands(struct fts5 *fx, const struct search_request *rq, struct tally *t,
+                           json_t *hits, bool *done, struct error *err)
+{
+    size_t k = rq->offset + rq->limit, n = t->n_cands;
+    *done = false;
+    if (k > PAGE_IN_C_MAX)
+        return 0;
+    if (n > k) {
+        double *heap = malloc(k * sizeof *heap);
+        if (heap == NULL)
+            return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+        double cut = kth_score(t->cands, n, k, heap);
+        free(heap);
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (t->cands[i].score >= cut) {
+                if (kept == k + TIES_IN_C_MAX)
+                    return 0;
+                t->cands[kept++] = t->cands[i];
+            }
+        n = t->n_cands = kept;
+    }
+    sqlite3_stmt *title = NULL, *hit = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(fx->db, "SELECT title FROM docs WHERE id = ?", -1, &title, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(fx->db, "SELECT content, key, hit FROM docs WHERE id = ?", -1, &hit,
+                           NULL) != SQLITE_OK)
+        rc = db_error(fx->db, err, "page");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = read_cand(fx->db, title, t->cands[i].id, err);
+        if (rc == 0 &&
+            (t->cands[i].title = strdup((const char *)sqlite3_column_text(title, 0))) == NULL)
+            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    if (rc == 0)
+        qsort(t->cands, n, sizeof *t->cands, cmp_cand);
+    for (size_t i = rq->offset; rc == 0 && i < n && i < k; i++) {
+        rc = read_cand(fx->db, hit, t->cands[i].id, err);
+        if (rc != 0)
+            break;
+        int content = sqlite3_column_int(hit, 0);
+        json_t *doc = NULL;
+        if (!rq->keys_only) {
+            doc = json_loads((const char *)sqlite3_column_text(hit, 2), 0, NULL);
+            if (doc == NULL)
+                doc = json_object();
+        }
+        json_t *h = rq->keys_only ? json_pack("{s:s, s:s}", "content_type",
+                                              content_names[content % SEARCH_CONTENT_COUNT], "key",
+                                              (const char *)sqlite3_column_text(hit, 1))
+                                  : json_pack("{s:s, s:s, s:f, s:o}", "content_type",
+                                              content_names[content % SEARCH_CONTENT_COUNT], "key",
+                                              (const char *)sqlite3_column_text(hit, 1), "score",
+                                              t->cands[i].score, "doc", doc);
+        if (h == NULL || json_array_append_new(hits, h) != 0)
+            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        free(t->cands[i].title);
+    sqlite3_finalize(title);
+    sqlite3_finalize(hit);
+    if (rc == 0)
+        *done = true;
+    return rc;
+}
+
+/* Total, facets and (when relevance-sorted with words to rank) the page
+ * from one pass over the matched ids and the memory copy; other pages
  * from SQL.  Called with fx->lock held, inside one read transaction. */
 static int query_locked(struct fts5 *fx, const struct search_request *rq,
                         struct search_result *result, struct error *err)
 {
     struct doc_filter f;
-    sqlite3_int64 *ids = NULL;
+    struct match *matches = NULL;
     size_t n = 0;
     bool all = false;
+    bool want_page = rq->limit > 0;
+    bool rank_here =
+        want_page && rq->sort == SEARCH_SORT_RELEVANCE && rq->offset + rq->limit <= PAGE_IN_C_MAX;
     if (meta_refresh(fx, err) != 0 || filter_init(&fx->meta, rq, &f, err) != 0 ||
-        match_ids(fx, rq, &ids, &n, &all, err) != 0) {
-        free(ids);
+        match_ids(fx, rq, rank_here, &matches, &n, &all, err) != 0) {
+        free(matches);
         return -1;
     }
+    rank_here = rank_here && !all; /* every score 0: the order is by title */
     struct tally t = {0};
-    if (rq->want_facets && fx->meta.n_values > 0 &&
-        (t.counts = calloc(fx->meta.n_values, sizeof *t.counts)) == NULL) {
-        free(ids);
-        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-    }
-    /* Without facets the availability counts are not needed, but a
-     * counts array is what tells tally_doc to take them: use a dummy. */
     uint32_t dummy = 0;
-    if (rq->want_facets && t.counts == NULL)
-        t.counts = &dummy;
-    tally_hits(&fx->meta, ids, n, all, &f, &t);
-    free(ids);
-    result->total = t.total;
     int rc = 0;
     if (rq->want_facets)
+        t.counts = fx->meta.n_values ? calloc(fx->meta.n_values, sizeof *t.counts) : &dummy;
+    if (rank_here && n > 0)
+        t.cands = malloc(n * sizeof *t.cands);
+    if ((rq->want_facets && t.counts == NULL) || (rank_here && n > 0 && t.cands == NULL))
+        rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    if (rc == 0)
+        tally_hits(&fx->meta, matches, n, all, &f, &t);
+    free(matches);
+    result->total = t.total;
+    if (rc == 0 && rq->want_facets)
         rc = tally_json(&fx->meta, &t, result->facets, err);
+    bool done = !want_page || rq->offset >= result->total;
+    if (rc == 0 && !done && t.cands != NULL)
+        rc = page_from_cands(fx, rq, &t, result->hits, &done, err);
+    if (rc == 0 && !done)
+        rc = run_hits(fx, rq, result->hits, err);
     if (t.counts != &dummy)
         free(t.counts);
-    if (rc == 0 && rq->limit > 0 && rq->offset < result->total)
-        rc = run_hits(fx, rq, result->hits, err);
+    free(t.cands);
     return rc;
 }
 
