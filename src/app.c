@@ -202,24 +202,6 @@ static int open_rate_limiter(struct app *app, const struct config *config, struc
     return rate_limiter_memory_new(&rl, &app->limiter, err);
 }
 
-static _Thread_local const struct auth_identity *bound_identity;
-
-void app_bind_identity(const struct auth_identity *id)
-{
-    bound_identity = id;
-}
-
-unsigned app_bound_scopes(const struct caller *caller)
-{
-    /* Only the identity the caller was built from: a handler called
-     * outside the server (tests) or for another caller gets none. */
-    const struct auth_identity *id = bound_identity;
-    if (id == NULL || !caller->authenticated || !id->caller.authenticated ||
-        strcmp(id->caller.subject, caller->subject) != 0)
-        return 0;
-    return id->scopes;
-}
-
 int app_may_write(const struct app *app, const struct caller *caller, struct error *err)
 {
     /* An anonymous caller is staff only through auth.allow_anonymous_writes
@@ -228,7 +210,7 @@ int app_may_write(const struct app *app, const struct caller *caller, struct err
         return 0;
     if (app->auth == NULL)
         return error_set(err, ERR_FORBIDDEN, "you do not have permission to perform this action");
-    struct auth_identity id = {.caller = *caller, .scopes = app_bound_scopes(caller)};
+    struct auth_identity id = {.caller = *caller, .scopes = caller->scopes};
     return auth_may_write(app->auth, &id, err);
 }
 

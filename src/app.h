@@ -51,13 +51,6 @@ void app_close(struct app *app);
  * secret. */
 int app_auth_new(const struct config *config, struct auth **out, struct error *err);
 
-/* The scopes of the caller whose request this thread is handling, as the
- * server authenticated it (0 when none is bound).  A workaround: struct
- * caller (http.h) has no scopes field, so the server binds the identity
- * for the handler's duration.  id is borrowed; NULL unbinds. */
-void app_bind_identity(const struct auth_identity *id);
-unsigned app_bound_scopes(const struct caller *caller);
-
 /* Whether caller may write: 0, or -1 with ERR_UNAUTHORIZED (anonymous) or
  * ERR_FORBIDDEN (authenticated without the right).  Staff always may (the
  * server makes anonymous callers staff under auth.allow_anonymous_writes);

@@ -223,6 +223,7 @@ static int identity_from_claims(const struct auth *auth, json_t *claims, struct 
         out->scopes |= AUTH_SCOPE_READ;
     if (has_scope(scopes, auth->write_scope))
         out->scopes |= AUTH_SCOPE_WRITE;
+    out->caller.scopes = out->scopes;
     return 0;
 }
 

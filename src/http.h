@@ -27,6 +27,7 @@ enum http_method {
 struct caller {
     bool authenticated;
     bool staff;
+    unsigned scopes; /* enum auth_scope bits (src/auth.h) from the token */
     char subject[128];
 };
 

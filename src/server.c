@@ -527,9 +527,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
     } else {
         route_index = (size_t)(route - catalog_routes);
         if (response_cache_lookup(srv->app->cache, route, &req, &probe, &resp) != 1) {
-            app_bind_identity(&id);
             route->handler(srv->app, &req, route, &params, &resp);
-            app_bind_identity(NULL);
             response_cache_store(srv->app->cache, &probe, &resp);
         }
     }
