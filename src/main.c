@@ -14,6 +14,7 @@
 
 #include "after_commit.h"
 #include "app.h"
+#include "auth.h"
 #include "catalog_io.h"
 #include "clock.h"
 #include "config.h"
@@ -383,6 +384,17 @@ static int run_config_check(struct command_line *cl)
     struct config *config = NULL;
     if (load_config(cl, &config) != 0)
         return EXIT_USAGE;
+    /* Keys, secrets and issuer files are read as serve would read them, so
+     * a short secret or an unreadable key file shows up here, not at the
+     * first request. */
+    struct auth *auth = NULL;
+    struct error err = {0};
+    if (app_auth_new(config, &auth, &err) != 0) {
+        fprintf(stderr, "catalogd: %s\n", err.message);
+        config_free(config);
+        return EXIT_USAGE;
+    }
+    auth_free(auth);
     printf("configuration OK (mode %s, store %s, search %s, cache %s)\n",
            config_get(config, "mode"), config_get(config, "store.driver"),
            config_get(config, "search.driver"), config_get(config, "cache.driver"));

@@ -187,6 +187,20 @@ class Config(CliTestCase):
         self.assertIn("cache.driver", r.stderr)
         self.assertIn("memcached", r.stderr)
 
+    def test_check_reads_auth_keys(self):
+        # A key file or secret serve could not use fails the check, and the
+        # message never shows the secret itself.
+        missing = self.path("missing.pem")
+        r = self.cli("config", "check", "--set", "auth.issuer=https://lms.example.test",
+                     "--set", "auth.public_key_file=" + missing)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(missing, r.stderr)
+        r = self.cli("config", "check", "--set", "auth.issuer=https://lms.example.test",
+                     "--set", "auth.hs256_secret=tooshort42")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("shorter than 16 bytes", r.stderr)
+        self.assertNotIn("tooshort42", r.stderr + r.stdout)
+
     def test_check_ok(self):
         conf = self.write("ok.conf", ["[server]", "threads = 2"])
         r = self.ok(self.cli("config", "check", "--config", conf))
