@@ -788,7 +788,9 @@ static void build_where(const struct store_query *qy, struct where *w, char now[
                    "(t.status = 'active' AND t.marketing_slug IS NOT NULL AND"
                    " t.marketing_slug <> '')");
         if (qy->course != NULL) {
-            where_and(w, "EXISTS (SELECT 1 FROM program_courses pc WHERE pc.program = t.key AND"
+            /* IN, not a correlated EXISTS: the planner then starts from
+             * program_courses_course instead of scanning every program. */
+            where_and(w, "t.key IN (SELECT pc.program FROM program_courses pc WHERE"
                          " pc.course = ?)");
             bind_push(&w->bs, qy->course, 0, false);
         }
