@@ -1,8 +1,9 @@
 /*
  * test_search_pgfts_faults - what the conformance suite cannot say about
  * pgfts: a server that goes away and comes back, the store.url fallback,
- * hostile strings reaching PostgreSQL only as parameters, and a rebuild
- * that other handles do not see until it commits.
+ * hostile strings reaching PostgreSQL only as parameters, a rebuild that
+ * other handles do not see until it commits, lookup and digests (what
+ * verify compares), batches written in one statement, and keys_only.
  *
  * It needs the private server of tests/pg_fixture.sh; started without one
  * it runs itself under the fixture (so it never skips).
@@ -179,6 +180,165 @@ START_TEST(rebuild_is_invisible_until_commit)
 }
 END_TEST
 
+/* The document as the digest sees it, in the index's text form. */
+static void digest_hex(const char *doc_text, char out[17])
+{
+    json_t *doc = json_loads(doc_text, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    snprintf(out, 17, "%016llx", (unsigned long long)search_doc_digest(doc));
+    json_decref(doc);
+}
+
+START_TEST(lookup_and_digests_follow_writes)
+{
+    static const char a[] = "{\"content_type\":\"course\",\"key\":\"A+1\",\"title\":\"Alpha\","
+                            "\"hit\":{\"key\":\"A+1\",\"title\":\"Alpha!\"}}";
+    static const char b[] = "{\"content_type\":\"courserun\",\"key\":\"course-v1:A+1+T\","
+                            "\"title\":\"Beta\",\"start\":\"2024-01-01T00:00:00Z\"}";
+    static const char b2[] = "{\"content_type\":\"courserun\",\"key\":\"course-v1:A+1+T\","
+                             "\"title\":\"Beta two\"}";
+    char *dir = test_tmpdir();
+    struct search *s = open_with(dir, "search.url");
+    struct error err = {0};
+    char text[600], da[17], db[17], db2[17];
+    snprintf(text, sizeof text, "[%s, %s]", a, b);
+    index_json(s, text);
+    digest_hex(a, da);
+    digest_hex(b, db);
+    digest_hex(b2, db2);
+    ck_assert_str_ne(db, db2);
+
+    json_t *hit = NULL;
+    ck_assert_int_eq(s->driver->lookup(s, SEARCH_COURSE, "A+1", &hit, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(hit, "title")), "Alpha!"); /* the hit */
+    json_decref(hit);
+    ck_assert_int_eq(s->driver->lookup(s, SEARCH_COURSE_RUN, "course-v1:A+1+T", &hit, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(hit, "title")), "Beta"); /* the doc */
+    json_decref(hit);
+    ck_assert_int_eq(s->driver->lookup(s, SEARCH_PROGRAM, "A+1", &hit, &err), 0);
+    ck_assert_ptr_null(hit); /* same key, other type */
+
+    json_t *d = NULL;
+    ck_assert_int_eq(s->driver->digests(s, &d, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(d, "course"), "A+1")), da);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(d, "courserun"), "course-v1:A+1+T")), db);
+    ck_assert_int_eq(json_object_size(json_object_get(d, "program")), 0);
+    json_decref(d);
+
+    snprintf(text, sizeof text, "[%s]", b2);
+    index_json(s, text);
+    ck_assert_int_eq(s->driver->remove(s, SEARCH_COURSE, "A+1", &err), 0);
+    ck_assert_int_eq(s->driver->digests(s, &d, &err), 0);
+    ck_assert_int_eq(json_object_size(json_object_get(d, "course")), 0);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(d, "courserun"), "course-v1:A+1+T")),
+        db2);
+    json_decref(d);
+    ck_assert_int_eq(s->driver->lookup(s, SEARCH_COURSE, "A+1", &hit, &err), 0);
+    ck_assert_ptr_null(hit);
+    s->driver->close(s);
+    free(dir);
+}
+END_TEST
+
+START_TEST(a_batch_is_one_statement_all_or_nothing)
+{
+    char *dir = test_tmpdir();
+    struct search *s = open_with(dir, "search.url");
+    struct error err = {0};
+    /* The same key twice in one batch: the later document wins. */
+    index_json(s, "[{\"content_type\":\"course\",\"key\":\"D\",\"title\":\"First\"},"
+                  " {\"content_type\":\"program\",\"key\":\"D\",\"title\":\"Other\"},"
+                  " {\"content_type\":\"course\",\"key\":\"D\",\"title\":\"Second\"}]");
+    size_t n = 0;
+    ck_assert_int_eq(s->driver->count(s, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(hits(s, "second", NULL, &err), 1);
+    ck_assert_int_eq(hits(s, "first", NULL, &err), 0);
+
+    /* A bad document anywhere writes none of the batch and is named. */
+    json_t *bad = json_loads("[{\"content_type\":\"course\",\"key\":\"E\",\"title\":\"Fine\"},"
+                             " {\"content_type\":\"course\",\"key\":\"F\",\"title\":\"Fine\"},"
+                             " {\"content_type\":\"course\",\"key\":\"G\",\"title\":\"Bad\","
+                             "\"start\":\"yesterday\"}]",
+                             0, NULL);
+    ck_assert_int_eq(s->driver->index(s, bad, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err.message, "docs[2].start"));
+    json_decref(bad);
+    ck_assert_int_eq(s->driver->count(s, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+
+    /* A large batch, with dates, lists and visibility carried per row. */
+    json_t *docs = json_array();
+    for (int i = 0; i < 3000; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "run-%d", i);
+        json_array_append_new(docs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s, s], s:b}",
+                                              "content_type", "courserun", "key", key, "title",
+                                              "Bulk", "status", i % 3 ? "published" : "unpublished",
+                                              "start", "2030-01-01T00:00:00Z", "seat_types",
+                                              "audit", "audit", "hidden", i % 5 == 0));
+    }
+    ck_assert_int_eq(s->driver->index(s, docs, &err), 0);
+    json_decref(docs);
+    ck_assert_int_eq(s->driver->count(s, &n, &err), 0);
+    ck_assert_uint_eq(n, 3002);
+    struct search_request rq = {.public_only = true, .want_facets = true, .limit = 1};
+    struct search_result res = {0};
+    ck_assert_int_eq(s->driver->query(s, &rq, &res, &err), 0);
+    /* Public: runs published (i % 3 != 0) and not hidden (i % 5 != 0), and
+     * the course D (no status); the program D is not active. */
+    size_t public_runs = 0;
+    for (int i = 0; i < 3000; i++)
+        public_runs += i % 3 != 0 && i % 5 != 0;
+    ck_assert_uint_eq(res.total, public_runs + 1);
+    json_t *seats = json_object_get(json_object_get(res.facets, "fields"), "seat_types");
+    ck_assert_int_eq(json_integer_value(json_object_get(seats, "audit")), (json_int_t)public_runs);
+    search_result_clear(&res);
+    s->driver->close(s);
+    free(dir);
+}
+END_TEST
+
+START_TEST(keys_only_gives_the_same_page_without_hits)
+{
+    char *dir = test_tmpdir();
+    struct search *s = open_with(dir, "search.url");
+    index_json(s, "[{\"content_type\":\"course\",\"key\":\"K1\",\"title\":\"Optics\"},"
+                  " {\"content_type\":\"courserun\",\"key\":\"K2\",\"title\":\"Optics lab\"},"
+                  " {\"content_type\":\"program\",\"key\":\"K3\",\"title\":\"Acoustics\","
+                  "\"short_description\":\"optics too\",\"status\":\"active\"}]");
+    struct search_node *tree = NULL;
+    struct error err = {0};
+    ck_assert_int_eq(search_query_parse("optics", 6, &tree, &err), 0);
+    struct search_request rq = {.query = tree, .limit = 10, .want_facets = true};
+    struct search_result full = {0}, keys = {0};
+    ck_assert_int_eq(s->driver->query(s, &rq, &full, &err), 0);
+    rq.keys_only = true;
+    ck_assert_int_eq(s->driver->query(s, &rq, &keys, &err), 0);
+    ck_assert_uint_eq(keys.total, 3);
+    ck_assert_uint_eq(keys.total, full.total);
+    ck_assert_ptr_nonnull(keys.facets);
+    ck_assert(json_equal(keys.facets, full.facets));
+    ck_assert_uint_eq(json_array_size(keys.hits), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *k = json_array_get(keys.hits, i), *f = json_array_get(full.hits, i);
+        ck_assert_uint_eq(json_object_size(k), 2); /* no score, no doc */
+        ck_assert_ptr_nonnull(json_object_get(f, "doc"));
+        ck_assert(json_equal(json_object_get(k, "key"), json_object_get(f, "key")));
+        ck_assert(
+            json_equal(json_object_get(k, "content_type"), json_object_get(f, "content_type")));
+    }
+    search_result_clear(&full);
+    search_result_clear(&keys);
+    search_query_free(tree);
+    s->driver->close(s);
+    free(dir);
+}
+END_TEST
+
 /* Several threads on one handle: readers never fail nor see a half-written
  * batch (each batch adds two documents, so the total stays even). */
 static struct search *shared;
@@ -245,6 +405,9 @@ int main(int argc, char **argv)
     tcase_add_test(tc, hostile_strings_are_only_data);
     tcase_add_test(tc, rebuild_is_invisible_until_commit);
     tcase_add_test(tc, threads_share_a_handle);
+    tcase_add_test(tc, lookup_and_digests_follow_writes);
+    tcase_add_test(tc, a_batch_is_one_statement_all_or_nothing);
+    tcase_add_test(tc, keys_only_gives_the_same_page_without_hits);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -69,6 +69,54 @@ static const char schema_sql[] =
 
 static const char *const content_names[SEARCH_CONTENT_COUNT] = {"course", "courserun", "program"};
 
+/* The statements whose text never varies, prepared on every connection as
+ * it is made (or reset), so each call sends only a name and parameters.
+ * The query statement's text follows the request, so it is not here. */
+enum stmt_id { S_UPSERT, S_DELETE, S_LOOKUP, S_COUNT, S_DIGESTS, S_N };
+
+struct stmt {
+    const char *name;
+    const char *sql;
+    int n_params;
+};
+
+/* One batch in one statement: $1 is a JSON array of rows (see rows_add).
+ * A key given twice in a batch keeps its last document (DISTINCT ON over
+ * the array position, latest first), as writing them in turn would, and
+ * so that ON CONFLICT never meets the same row twice. */
+#define ROW_FIELDS                                                                                 \
+    " (r->>'c')::smallint, r->>'k', (r->>'p')::boolean, r->>'t', (r->>'s')::bigint,"               \
+    " (r->>'e')::bigint, (r->>'es')::bigint, (r->>'ee')::bigint, (r->>'sp')::boolean, r->>'h',"    \
+    " r->>'d', ARRAY(SELECT DISTINCT jsonb_array_elements_text(r->'og')),"                         \
+    " ARRAY(SELECT DISTINCT jsonb_array_elements_text(r->'sb')),"                                  \
+    " ARRAY(SELECT DISTINCT jsonb_array_elements_text(r->'st')),"                                  \
+    " ARRAY(SELECT DISTINCT jsonb_array_elements_text(r->'o')), r->>'lt', r->>'lg', r->>'pt',"     \
+    " (r->>'v')::tsvector"
+
+static const char upsert_sql[] =
+    "INSERT INTO search_docs (content, key, public, title, start, end_, enr_start, enr_end,"
+    " self_paced, hit, digest, organizations, subjects, seat_types, orgs, level_type, language,"
+    " pacing_type, tsv) SELECT DISTINCT ON ((r->>'c')::smallint, r->>'k')" ROW_FIELDS
+    " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(r, n)"
+    " ORDER BY (r->>'c')::smallint, r->>'k', n DESC"
+    " ON CONFLICT (content, key) DO UPDATE SET public = EXCLUDED.public,"
+    " title = EXCLUDED.title, start = EXCLUDED.start, end_ = EXCLUDED.end_,"
+    " enr_start = EXCLUDED.enr_start, enr_end = EXCLUDED.enr_end,"
+    " self_paced = EXCLUDED.self_paced, hit = EXCLUDED.hit, digest = EXCLUDED.digest,"
+    " organizations = EXCLUDED.organizations, subjects = EXCLUDED.subjects,"
+    " seat_types = EXCLUDED.seat_types, orgs = EXCLUDED.orgs, level_type = EXCLUDED.level_type,"
+    " language = EXCLUDED.language, pacing_type = EXCLUDED.pacing_type, tsv = EXCLUDED.tsv";
+
+static const struct stmt stmts[] = {
+    [S_UPSERT] = {"catalogd_search_upsert", upsert_sql, 1},
+    [S_DELETE] = {"catalogd_search_delete",
+                  "DELETE FROM search_docs WHERE content = $1::smallint AND key = $2", 2},
+    [S_LOOKUP] = {"catalogd_search_lookup",
+                  "SELECT hit FROM search_docs WHERE content = $1::smallint AND key = $2", 2},
+    [S_COUNT] = {"catalogd_search_count", "SELECT count(*) FROM search_docs", 0},
+    [S_DIGESTS] = {"catalogd_search_digests", "SELECT content, key, digest FROM search_docs", 0},
+};
+
 struct pgfts {
     struct search base;
     char *url; /* without catalogd's schema= */
@@ -81,6 +129,7 @@ struct pgfts {
     size_t n_idle;
     PGconn *rebuild;              /* in its transaction while rebuilding */
     pthread_mutex_t rebuild_lock; /* one user of the rebuild connection */
+    bool ready;                   /* the table exists: new connections prepare statements */
 };
 
 /* A connection lent to one call. */
@@ -176,6 +225,22 @@ static int pg_error(PGconn *pg, const PGresult *res, struct error *err, const ch
     return error_set(err, code, "search index (pgfts): %s: %s", what, msg);
 }
 
+/* Prepares the fixed statements on a new (or reset) connection; they last
+ * as long as its session.  Needs the table (PREPARE resolves names). */
+static int prepare_all(PGconn *pg, struct error *err)
+{
+    for (int i = 0; i < S_N; i++) {
+        PGresult *res = PQprepare(pg, stmts[i].name, stmts[i].sql, stmts[i].n_params, NULL);
+        if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            pg_error(pg, res, err, "prepare");
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
+    return 0;
+}
+
 static PGconn *connect_new(struct pgfts *px, struct error *err)
 {
     const char *keys[10], *vals[10];
@@ -195,6 +260,13 @@ static PGconn *connect_new(struct pgfts *px, struct error *err)
     }
     if (PQstatus(pg) != CONNECTION_OK) {
         pg_error(pg, NULL, err, "cannot connect");
+        PQfinish(pg);
+        return NULL;
+    }
+    pthread_mutex_lock(&px->lock);
+    bool ready = px->ready;
+    pthread_mutex_unlock(&px->lock);
+    if (ready && prepare_all(pg, err) != 0) {
         PQfinish(pg);
         return NULL;
     }
@@ -253,27 +325,43 @@ static void release(struct pgfts *px, struct lease *l)
  * NULL with err set.  Outside a transaction a connection found dead is
  * replaced and the statement sent once more (a server restart loses the
  * idle connections, not the call). */
-static PGresult *run(struct lease *l, const char *sql, int n, const char *const *params,
-                     struct error *err, const char *what)
+static PGresult *run_any(struct lease *l, const struct stmt *stmt, const char *sql, int n,
+                         const char *const *params, struct error *err, const char *what)
 {
     for (int attempt = 0;; attempt++) {
-        PGresult *res = PQexecParams(l->pg, sql, n, NULL, params, NULL, NULL, 0);
+        PGresult *res =
+            stmt ? PQexecPrepared(l->pg, stmt->name, stmt->n_params, params, NULL, NULL, 0)
+                 : PQexecParams(l->pg, sql, n, NULL, params, NULL, NULL, 0);
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             return res;
         bool dead = PQstatus(l->pg) == CONNECTION_BAD;
         if (dead && attempt == 0 && !l->rebuild) {
             PQclear(res);
-            PQreset(l->pg);
-            if (PQstatus(l->pg) == CONNECTION_OK)
+            PQreset(l->pg); /* a new session: its prepared statements are gone */
+            if (PQstatus(l->pg) == CONNECTION_OK && prepare_all(l->pg, err) == 0)
                 continue;
-            pg_error(l->pg, NULL, err, what);
+            if (PQstatus(l->pg) != CONNECTION_OK)
+                pg_error(l->pg, NULL, err, what);
             return NULL;
         }
         pg_error(l->pg, res, err, what);
         PQclear(res);
         return NULL;
     }
+}
+
+static PGresult *run(struct lease *l, const char *sql, int n, const char *const *params,
+                     struct error *err, const char *what)
+{
+    return run_any(l, NULL, sql, n, params, err, what);
+}
+
+/* Runs one of the prepared statements (see stmts). */
+static PGresult *run_stmt(struct lease *l, enum stmt_id id, const char *const *params,
+                          struct error *err, const char *what)
+{
+    return run_any(l, &stmts[id], NULL, 0, params, err, what);
 }
 
 static int run_cmd(struct lease *l, const char *sql, struct error *err)
@@ -321,25 +409,6 @@ static int opt_strings(const json_t *doc, size_t i, const char *name, const json
             return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s[%zu]: expected a string",
                                    i, name, k);
     *out = v;
-    return 0;
-}
-
-/* An epoch-seconds parameter (NULL for an absent date) in out[32]. */
-static int opt_date(const json_t *doc, size_t i, const char *name, char *out, const char **param,
-                    struct error *err)
-{
-    const char *text;
-    time_t t;
-    *param = NULL;
-    if (opt_string(doc, i, name, &text, err) != 0)
-        return -1;
-    if (text == NULL)
-        return 0;
-    if (clock_parse_iso8601(text, &t) != 0)
-        return error_set_field(err, ERR_INVALID, "docs",
-                               "docs[%zu].%s: '%.40s' is not an ISO 8601 instant", i, name, text);
-    snprintf(out, 32, "%lld", (long long)t);
-    *param = out;
     return 0;
 }
 
@@ -404,35 +473,44 @@ static void vector_gap(struct vector *v)
         v->pos++;
 }
 
-/* The list as JSON text for ARRAY(SELECT jsonb_array_elements_text(..)). */
-static char *list_json(const json_t *list)
+/* A copy of a string list holding only what C sees of each string (so an
+ * embedded NUL, which jsonb refuses, ends the value as elsewhere). */
+static json_t *list_copy(const json_t *list)
 {
-    return list ? json_dumps(list, JSON_COMPACT) : strdup("[]");
+    json_t *copy = json_array();
+    for (size_t k = 0; copy && list && k < json_array_size(list); k++)
+        if (json_array_append_new(copy, json_string(json_string_value(json_array_get(list, k)))))
+            json_decref(copy), copy = NULL;
+    return copy;
 }
 
-static const char insert_sql[] =
-    "INSERT INTO search_docs (content, key, public, title, start, end_, enr_start, enr_end,"
-    " self_paced, hit, digest, organizations, subjects, seat_types, orgs, level_type, language,"
-    " pacing_type, tsv) VALUES ($1::smallint, $2, $3::boolean, $4, $5::bigint, $6::bigint,"
-    " $7::bigint, $8::bigint, $9::boolean, $10, $11,"
-    " ARRAY(SELECT DISTINCT jsonb_array_elements_text($12::jsonb)),"
-    " ARRAY(SELECT DISTINCT jsonb_array_elements_text($13::jsonb)),"
-    " ARRAY(SELECT DISTINCT jsonb_array_elements_text($14::jsonb)),"
-    " ARRAY(SELECT DISTINCT jsonb_array_elements_text($15::jsonb)), $16, $17, $18,"
-    " $19::tsvector)"
-    /* Replacing by key in the same round trip. */
-    " ON CONFLICT (content, key) DO UPDATE SET public = EXCLUDED.public,"
-    " title = EXCLUDED.title, start = EXCLUDED.start, end_ = EXCLUDED.end_,"
-    " enr_start = EXCLUDED.enr_start, enr_end = EXCLUDED.enr_end,"
-    " self_paced = EXCLUDED.self_paced, hit = EXCLUDED.hit, digest = EXCLUDED.digest,"
-    " organizations = EXCLUDED.organizations, subjects = EXCLUDED.subjects,"
-    " seat_types = EXCLUDED.seat_types, orgs = EXCLUDED.orgs, level_type = EXCLUDED.level_type,"
-    " language = EXCLUDED.language, pacing_type = EXCLUDED.pacing_type, tsv = EXCLUDED.tsv";
+/* A date as epoch seconds (JSON integer) or null when absent. */
+static int opt_epoch(const json_t *doc, size_t i, const char *name, json_t **out, struct error *err)
+{
+    const char *text;
+    time_t t;
+    *out = NULL;
+    if (opt_string(doc, i, name, &text, err) != 0)
+        return -1;
+    if (text == NULL) {
+        *out = json_null();
+        return 0;
+    }
+    if (clock_parse_iso8601(text, &t) != 0)
+        return error_set_field(err, ERR_INVALID, "docs",
+                               "docs[%zu].%s: '%.40s' is not an ISO 8601 instant", i, name, text);
+    *out = json_integer((json_int_t)t);
+    return *out ? 0 : error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
+}
 
-static const char delete_sql[] =
-    "DELETE FROM search_docs WHERE content = $1::smallint AND key = $2";
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
 
-static int write_doc(struct lease *l, const json_t *doc, size_t i, struct error *err)
+/* Checks doc and appends its row for upsert_sql to rows: every column as
+ * a short member (c k p t s e es ee sp h d og sb st o lt lg pt v). */
+static int rows_add(json_t *rows, const json_t *doc, size_t i, struct error *err)
 {
     const char *ctype, *key, *title, *shortd, *fulld, *level, *lang, *pacing, *status;
     const json_t *orgs, *organizations, *subjects, *seats;
@@ -464,13 +542,14 @@ static int write_doc(struct lease *l, const json_t *doc, size_t i, struct error 
     const json_t *hit = json_object_get(doc, "hit");
     if (hit != NULL && !json_is_object(hit))
         return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].hit: expected an object", i);
-    char dates[4][32];
-    const char *p[19] = {0};
-    if (opt_date(doc, i, "start", dates[0], &p[4], err) ||
-        opt_date(doc, i, "end", dates[1], &p[5], err) ||
-        opt_date(doc, i, "enrollment_start", dates[2], &p[6], err) ||
-        opt_date(doc, i, "enrollment_end", dates[3], &p[7], err))
+    json_t *dates[4] = {0};
+    if (opt_epoch(doc, i, "start", &dates[0], err) || opt_epoch(doc, i, "end", &dates[1], err) ||
+        opt_epoch(doc, i, "enrollment_start", &dates[2], err) ||
+        opt_epoch(doc, i, "enrollment_end", &dates[3], err)) {
+        for (int k = 0; k < 4; k++)
+            json_decref(dates[k]);
         return -1;
+    }
 
     struct vector v = {0};
     vector_text(&v, title, 'A', 't');
@@ -487,67 +566,77 @@ static int write_doc(struct lease *l, const json_t *doc, size_t i, struct error 
     vector_list(&v, subjects, 'D', 's');
     buf_add(&v.b, "");
 
-    char content_s[16], digest[17];
-    snprintf(content_s, sizeof content_s, "%d", content);
+    char digest[17];
     snprintf(digest, sizeof digest, "%016llx", (unsigned long long)search_doc_digest(doc));
     char *hit_text = json_dumps(hit ? hit : doc, JSON_COMPACT);
-    char *lists[4] = {list_json(organizations), list_json(subjects), list_json(seats),
-                      list_json(orgs)};
-    int rc = 0;
-    if (v.b.oom || hit_text == NULL || !lists[0] || !lists[1] || !lists[2] || !lists[3]) {
-        rc = error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
-    } else {
-        p[0] = content_s, p[1] = key;
-        p[2] = is_public(content, status, json_is_true(hidden)) ? "t" : "f";
-        p[3] = title;
-        p[8] = pacing && strcmp(pacing, "self_paced") == 0 ? "t" : "f";
-        p[9] = hit_text, p[10] = digest;
-        p[11] = lists[0], p[12] = lists[1], p[13] = lists[2], p[14] = lists[3];
-        p[15] = level, p[16] = lang, p[17] = pacing, p[18] = v.b.s;
-        PGresult *res = run(l, insert_sql, 19, p, err, "write");
-        rc = res ? 0 : -1;
-        PQclear(res);
-    }
+    json_t *row = NULL;
+    if (!v.b.oom && hit_text != NULL)
+        row = json_pack(
+            "{s:i, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:s, s:o*, s:o*, s:o*, s:o*,"
+            " s:o, s:o, s:o, s:s}",
+            "c", content, "k", key, "p", is_public(content, status, json_is_true(hidden)), "t",
+            title, "s", dates[0], "e", dates[1], "es", dates[2], "ee", dates[3], "sp",
+            pacing && strcmp(pacing, "self_paced") == 0, "h", hit_text, "d", digest, "og",
+            list_copy(organizations), "sb", list_copy(subjects), "st", list_copy(seats), "o",
+            list_copy(orgs), "lt", str_or_null(level), "lg", str_or_null(lang), "pt",
+            str_or_null(pacing), "v", v.b.s);
+    else
+        for (int k = 0; k < 4; k++)
+            json_decref(dates[k]); /* json_pack steals them only when it runs */
     free(v.b.s);
     free(hit_text);
-    for (int k = 0; k < 4; k++)
-        free(lists[k]);
-    return rc;
+    /* A list copy that failed is missing: the row is incomplete. */
+    if (row == NULL || json_object_size(row) != 19 || json_array_append_new(rows, row) != 0)
+        return error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
+    return 0;
 }
 
-/* A batch is its own transaction, or a savepoint inside a rebuild so that
- * a bad batch still writes nothing. */
-static int write_begin(struct lease *l, struct error *err)
+/* Inside a rebuild a batch runs under a savepoint, so that a bad one still
+ * writes nothing and leaves the rebuild going.  Outside, the one statement
+ * is all or nothing by itself. */
+static int write_rows(struct lease *l, const char *rows_text, struct error *err)
 {
-    return run_cmd(l, l->rebuild ? "SAVEPOINT batch" : "BEGIN", err);
-}
-
-static int write_end(struct lease *l, int rc, struct error *err)
-{
-    if (rc == 0)
-        rc = run_cmd(l, l->rebuild ? "RELEASE SAVEPOINT batch" : "COMMIT", err);
-    if (rc != 0) {
-        struct error ignored = {0};
-        run_cmd(l, l->rebuild ? "ROLLBACK TO SAVEPOINT batch" : "ROLLBACK", &ignored);
+    if (l->rebuild && run_cmd(l, "SAVEPOINT batch", err) != 0)
+        return -1;
+    const char *p[] = {rows_text};
+    PGresult *res = run_stmt(l, S_UPSERT, p, err, "write");
+    int rc = res ? 0 : -1;
+    PQclear(res);
+    if (l->rebuild) {
+        if (rc == 0)
+            rc = run_cmd(l, "RELEASE SAVEPOINT batch", err);
+        if (rc != 0) {
+            struct error ignored = {0};
+            run_cmd(l, "ROLLBACK TO SAVEPOINT batch", &ignored);
+        }
     }
     return rc;
 }
 
+/* Every document is checked and turned into a row in C first (a bad one
+ * names its index and sends nothing); the batch then goes in one round
+ * trip as one JSON parameter of one prepared statement. */
 static int pgfts_index(struct search *search, const json_t *docs, struct error *err)
 {
     struct pgfts *px = (struct pgfts *)search;
-    struct lease l;
     if (!json_is_array(docs))
         return error_set_field(err, ERR_INVALID, "docs", "docs: expected a list");
-    if (acquire(px, &l, err) != 0)
-        return -1;
-    int rc = write_begin(&l, err);
-    if (rc == 0) {
-        for (size_t i = 0; rc == 0 && i < json_array_size(docs); i++)
-            rc = write_doc(&l, json_array_get(docs, i), i, err);
-        rc = write_end(&l, rc, err);
+    if (json_array_size(docs) == 0)
+        return 0;
+    json_t *rows = json_array();
+    int rc = rows ? 0 : error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
+    for (size_t i = 0; rc == 0 && i < json_array_size(docs); i++)
+        rc = rows_add(rows, json_array_get(docs, i), i, err);
+    char *text = rc == 0 ? json_dumps(rows, JSON_COMPACT) : NULL;
+    json_decref(rows);
+    if (rc == 0 && text == NULL)
+        rc = error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
+    struct lease l;
+    if (rc == 0 && (rc = acquire(px, &l, err)) == 0) {
+        rc = write_rows(&l, text, err);
+        release(px, &l);
     }
-    release(px, &l);
+    free(text);
     return rc;
 }
 
@@ -563,7 +652,7 @@ static int pgfts_remove(struct search *search, enum search_content content, cons
     const char *p[] = {content_s, key};
     if (acquire(px, &l, err) != 0)
         return -1;
-    PGresult *res = run(&l, delete_sql, 2, p, err, "remove");
+    PGresult *res = run_stmt(&l, S_DELETE, p, err, "remove");
     PQclear(res);
     release(px, &l);
     return res ? 0 : -1;
@@ -810,7 +899,9 @@ static int query_hits(struct lease *l, const struct search_request *rq, const ch
 {
     long long now = (long long)rq->now;
     struct buf sql = {0};
-    buf_add(&sql, "SELECT d.content, d.key, d.hit, ");
+    /* keys_only: the hit JSON is neither read nor sent. */
+    buf_add(&sql,
+            rq->keys_only ? "SELECT d.content, d.key, NULL, " : "SELECT d.content, d.key, d.hit, ");
     if (ranked)
         buf_add(&sql, "ts_rank(" RANK_WEIGHTS ", d.tsv, $1::tsquery)");
     else
@@ -847,9 +938,16 @@ static int query_hits(struct lease *l, const struct search_request *rq, const ch
     int rc = 0;
     for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
         int content = atoi(PQgetvalue(res, r, 0));
+        const char *ctype = content_names[(unsigned)content % SEARCH_CONTENT_COUNT];
+        if (rq->keys_only) {
+            json_t *hit =
+                json_pack("{s:s, s:s}", "content_type", ctype, "key", PQgetvalue(res, r, 1));
+            if (hit == NULL || json_array_append_new(hits, hit) != 0)
+                rc = error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
+            continue;
+        }
         json_t *doc = json_loads(PQgetvalue(res, r, 2), 0, NULL);
-        json_t *hit = json_pack("{s:s, s:s, s:f, s:o}", "content_type",
-                                content_names[(unsigned)content % SEARCH_CONTENT_COUNT], "key",
+        json_t *hit = json_pack("{s:s, s:s, s:f, s:o}", "content_type", ctype, "key",
                                 PQgetvalue(res, r, 1), "score", strtod(PQgetvalue(res, r, 3), NULL),
                                 "doc", doc ? doc : json_object());
         if (hit == NULL || json_array_append_new(hits, hit) != 0)
@@ -1031,7 +1129,7 @@ static int pgfts_count(struct search *search, size_t *out, struct error *err)
     struct lease l;
     if (acquire(px, &l, err) != 0)
         return -1;
-    PGresult *res = run(&l, "SELECT count(*) FROM search_docs", 0, NULL, err, "count");
+    PGresult *res = run_stmt(&l, S_COUNT, NULL, err, "count");
     if (res != NULL)
         *out = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -1058,8 +1156,7 @@ static int pgfts_lookup(struct search *search, enum search_content content, cons
     const char *p[] = {content_s, key};
     if (acquire(px, &l, err) != 0)
         return -1;
-    PGresult *res = run(&l, "SELECT hit FROM search_docs WHERE content = $1::smallint AND key = $2",
-                        2, p, err, "lookup");
+    PGresult *res = run_stmt(&l, S_LOOKUP, p, err, "lookup");
     int rc = res ? 0 : -1;
     if (res && PQntuples(res) > 0) {
         *out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -1082,8 +1179,7 @@ static int pgfts_digests(struct search *search, json_t **out, struct error *err)
         json_decref(*out), *out = NULL;
         return -1;
     }
-    PGresult *res =
-        run(&l, "SELECT content, key, digest FROM search_docs", 0, NULL, err, "digests");
+    PGresult *res = run_stmt(&l, S_DIGESTS, NULL, err, "digests");
     for (int r = 0; res && r < PQntuples(res); r++) {
         int c = atoi(PQgetvalue(res, r, 0));
         if (c >= 0 && c < SEARCH_CONTENT_COUNT)
@@ -1268,6 +1364,12 @@ static int create_tables(struct pgfts *px, struct error *err)
         PQclear(res);
         if (rc != 0)
             PQclear(PQexec(l.pg, "ROLLBACK"));
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&px->lock);
+        px->ready = true;
+        pthread_mutex_unlock(&px->lock);
+        rc = prepare_all(l.pg, err);
     }
     free(sql.s);
     release(px, &l);
