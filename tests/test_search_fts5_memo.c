@@ -327,6 +327,61 @@ START_TEST(page_in_memory_equals_sql)
 }
 END_TEST
 
+/* After many replacements and removals through one handle (its memory
+ * copy updated batch by batch), it answers as a fresh handle that loads
+ * everything from the file. */
+START_TEST(incremental_equals_fresh_load)
+{
+    struct search_result warm = query(a, NULL, false); /* a has a copy from here on */
+    search_result_clear(&warm);
+    const char *orgs[] = {"MITx", "HarvardX", "EPFLx", "DelftX"};
+    const char *subjects[] = {"Physics", "History", "Computer Science"};
+    const char *starts[] = {"2024-01-01T00:00:00Z", "2025-06-20T00:00:00Z", NULL,
+                            "2027-01-01T00:00:00Z"};
+    struct error err = {0};
+    for (int round = 0; round < 40; round++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", (round * 7) % 13);
+        if (round % 5 == 4) {
+            ck_assert_int_eq(a->driver->remove(a, SEARCH_COURSE_RUN, key, &err), 0);
+            continue;
+        }
+        json_t *docs =
+            json_pack("[o, o]",
+                      run_doc(key, round % 2 ? "Python one" : "Ruby one", orgs[round % 4],
+                              subjects[round % 3], starts[round % 4],
+                              round % 3 ? NULL : "2025-03-01T00:00:00Z"),
+                      run_doc(round % 3 ? "r2" : "r9", "Python two", orgs[(round + 1) % 4],
+                              subjects[(round + 2) % 3], starts[(round + 1) % 4], NULL));
+        ck_assert_int_eq(a->driver->index(a, docs, &err), 0);
+        json_decref(docs);
+    }
+    /* A batch that fails leaves the copy as it was. */
+    json_t *bad = json_pack("[o, {s:s}]", run_doc("k1", "Python gone", "Nobody", "Art", NULL, NULL),
+                            "content_type", "course");
+    ck_assert_int_eq(a->driver->index(a, bad, &err), -1);
+    json_decref(bad);
+
+    struct search *fresh = open_handle();
+    const char *queries[] = {NULL, "python", "one"};
+    for (int q = 0; q < 3; q++) {
+        struct search_result x = query(a, queries[q], false);
+        struct search_result y = query(fresh, queries[q], false);
+        ck_assert_uint_eq(x.total, y.total);
+        ck_assert_msg(json_equal(x.facets, y.facets), "facets differ for q=%s",
+                      queries[q] ? queries[q] : "");
+        ck_assert_int_eq(facet(&x, "organizations", "Nobody"), 0);
+        ck_assert_uint_eq(json_array_size(x.hits), json_array_size(y.hits));
+        for (size_t i = 0; i < json_array_size(x.hits); i++)
+            ck_assert_str_eq(json_string_value(json_object_get(json_array_get(x.hits, i), "key")),
+                             json_string_value(json_object_get(json_array_get(y.hits, i), "key")));
+        search_result_clear(&x);
+        search_result_clear(&y);
+    }
+    search_close(fresh);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("search_fts5_memo");
@@ -338,6 +393,7 @@ int main(void)
     tcase_add_test(tc, keys_only_same_hits);
     tcase_add_test(tc, picks_and_bad_requests);
     tcase_add_test(tc, page_in_memory_equals_sql);
+    tcase_add_test(tc, incremental_equals_fresh_load);
     suite_add_tcase(suite, tc);
     return test_run_suite(suite);
 }

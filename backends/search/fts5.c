@@ -66,6 +66,7 @@ enum {
     M_ENROLLABLE_FROM = 8,   /* enr_start is set */
     M_ENROLLABLE_UNTIL = 16, /* enr_end is set */
     M_SELF_PACED = 32,
+    M_DEAD = 64, /* removed since the last full load */
 };
 
 struct meta_doc {
@@ -92,6 +93,22 @@ struct meta {
     size_t n_values, cap_values;
     uint32_t *slots; /* open addressing (field, text) -> value id + 1; 0 empty */
     size_t n_slots;
+    size_t n_dead, n_garbage; /* dead docs, facet ids no live doc uses */
+};
+
+/* What one write batch did, applied to the memory copy once it commits
+ * (so a batch's own writes cost O(batch), not a reload). */
+struct log_op {
+    bool add;
+    struct meta_doc doc; /* add: facet_at indexes log.facets */
+};
+
+struct meta_log {
+    struct log_op *ops;
+    size_t n_ops, cap_ops;
+    uint32_t *facets;
+    size_t n_facets, cap_facets;
+    bool failed; /* out of memory: reload instead */
 };
 
 struct fts5 {
@@ -797,6 +814,69 @@ static int meta_refresh(struct fts5 *fx, struct error *err)
     return 0;
 }
 
+/* The index of id in m->docs, or where it would go. */
+static size_t meta_find(const struct meta *m, sqlite3_int64 id)
+{
+    size_t lo = 0, hi = m->n_docs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->docs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool meta_apply_op(struct meta *m, const struct meta_log *log, const struct log_op *op)
+{
+    size_t j = meta_find(m, op->doc.id);
+    bool found = j < m->n_docs && m->docs[j].id == op->doc.id;
+    if (found && !(m->docs[j].flags & M_DEAD)) {
+        m->docs[j].flags |= M_DEAD;
+        m->n_dead++;
+        m->n_garbage += m->docs[j].n_facets;
+    }
+    if (!op->add)
+        return true;
+    if (!grow((void **)&m->facets, &m->cap_facets, m->n_facets + op->doc.n_facets,
+              sizeof *m->facets))
+        return false;
+    if (!found) {
+        if (!grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs))
+            return false;
+        memmove(&m->docs[j + 1], &m->docs[j], (m->n_docs - j) * sizeof *m->docs);
+        m->n_docs++;
+    } else {
+        m->n_dead--;
+    }
+    m->docs[j] = op->doc;
+    m->docs[j].facet_at = (uint32_t)m->n_facets;
+    memcpy(m->facets + m->n_facets, log->facets + op->doc.facet_at,
+           op->doc.n_facets * sizeof *m->facets);
+    m->n_facets += op->doc.n_facets;
+    return true;
+}
+
+/* Applies a committed batch's log; a failed log, or more dead entries and
+ * unused facet ids than live ones by a margin, make the next query reload
+ * instead. */
+static void meta_apply(struct meta *m, const struct meta_log *log)
+{
+    bool ok = m->loaded && !log->failed;
+    for (size_t i = 0; ok && i < log->n_ops; i++)
+        ok = meta_apply_op(m, log, &log->ops[i]);
+    if (!ok || m->n_dead > m->n_docs / 4 + 1024 || m->n_garbage > m->n_facets / 2 + 8192)
+        m->loaded = false;
+}
+
+static void meta_log_free(struct meta_log *log)
+{
+    free(log->ops);
+    free(log->facets);
+    memset(log, 0, sizeof *log);
+}
+
 /* Marks the memory copy stale after this handle wrote. */
 static void meta_stale(struct fts5 *fx)
 {
@@ -930,6 +1010,8 @@ static int availability_of(const struct meta_doc *d, const struct doc_filter *f)
 
 static bool passes(const struct meta *m, const struct meta_doc *d, const struct doc_filter *f)
 {
+    if (d->flags & M_DEAD)
+        return false;
     if (f->content_mask && !(f->content_mask & (1u << d->content)))
         return false;
     if (f->public_only && !(d->flags & M_PUBLIC))
@@ -1290,8 +1372,10 @@ static int opt_strings(const json_t *doc, size_t i, const char *name, const json
 }
 
 static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt *st, int col,
-                    struct error *err)
+                    struct meta_doc *md, struct error *err)
 {
+    static const uint8_t bits[] = {M_START, M_END, M_ENROLLABLE_FROM, M_ENROLLABLE_UNTIL};
+    sqlite3_int64 *slots[] = {&md->start, &md->end, &md->enr_start, &md->enr_end};
     const char *text;
     time_t t;
     if (opt_string(doc, i, name, &text, err) != 0)
@@ -1302,6 +1386,8 @@ static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt 
         return error_set_field(err, ERR_INVALID, "docs",
                                "docs[%zu].%s: '%.40s' is not an ISO 8601 instant", i, name, text);
     sqlite3_bind_int64(st, col, (sqlite3_int64)t);
+    *slots[col - 5] = (sqlite3_int64)t; /* columns 5..8: start .. enr_end */
+    md->flags |= bits[col - 5];
     return 0;
 }
 
@@ -1341,6 +1427,8 @@ static bool is_public(int content, const char *status, bool hidden)
 
 struct writer {
     sqlite3 *db;
+    struct meta *meta;    /* the memory copy to log for, or NULL */
+    struct meta_log *log; /* this batch's changes to it */
     sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts, *ins_facet;
 };
 
@@ -1386,6 +1474,23 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, struct error *err)
     return rc == SQLITE_DONE ? 0 : db_error(db, err, "write");
 }
 
+static struct log_op *log_push(struct writer *w, bool add, sqlite3_int64 id)
+{
+    struct meta_log *log = w->log;
+    if (w->meta == NULL || log->failed)
+        return NULL;
+    if (!grow((void **)&log->ops, &log->cap_ops, log->n_ops + 1, sizeof *log->ops)) {
+        log->failed = true;
+        return NULL;
+    }
+    struct log_op *op = &log->ops[log->n_ops++];
+    memset(op, 0, sizeof *op);
+    op->add = add;
+    op->doc.id = id;
+    op->doc.facet_at = (uint32_t)log->n_facets;
+    return op;
+}
+
 static int remove_id(struct writer *w, int content, const char *key, struct error *err)
 {
     sqlite3_bind_int(w->find, 1, content);
@@ -1403,6 +1508,7 @@ static int remove_id(struct writer *w, int content, const char *key, struct erro
         if (step_done(w->db, dels[i], err) != 0)
             return -1;
     }
+    log_push(w, false, id);
     return 0;
 }
 
@@ -1411,6 +1517,19 @@ static int add_facet(struct writer *w, sqlite3_int64 id, int field, const char *
 {
     if (value == NULL)
         return 0;
+    struct meta_log *log = w->log;
+    if (w->meta != NULL && !log->failed && log->n_ops > 0) {
+        struct log_op *op = &log->ops[log->n_ops - 1];
+        long v = value_intern(w->meta, field, value);
+        bool dup = false; /* the table keeps one row per value, so must we */
+        for (uint16_t k = 0; v >= 0 && k < op->doc.n_facets; k++)
+            dup |= log->facets[op->doc.facet_at + k] == (uint32_t)v;
+        if (v < 0 || op->doc.n_facets == UINT16_MAX ||
+            !grow((void **)&log->facets, &log->cap_facets, log->n_facets + 1, sizeof *log->facets))
+            log->failed = true;
+        else if (!dup)
+            log->facets[log->n_facets++] = (uint32_t)v, op->doc.n_facets++;
+    }
     sqlite3_bind_int64(w->ins_facet, 1, id);
     sqlite3_bind_int(w->ins_facet, 2, field);
     sqlite3_bind_text(w->ins_facet, 3, value, -1, SQLITE_TRANSIENT);
@@ -1453,9 +1572,10 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     if (remove_id(w, content, key, err) != 0)
         return -1;
     sqlite3_stmt *st = w->ins_doc;
-    if (opt_date(doc, i, "start", st, 5, err) || opt_date(doc, i, "end", st, 6, err) ||
-        opt_date(doc, i, "enrollment_start", st, 7, err) ||
-        opt_date(doc, i, "enrollment_end", st, 8, err)) {
+    struct meta_doc md = {.content = (uint8_t)content};
+    if (opt_date(doc, i, "start", st, 5, &md, err) || opt_date(doc, i, "end", st, 6, &md, err) ||
+        opt_date(doc, i, "enrollment_start", st, 7, &md, err) ||
+        opt_date(doc, i, "enrollment_end", st, 8, &md, err)) {
         sqlite3_clear_bindings(st);
         return -1;
     }
@@ -1478,6 +1598,16 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     sqlite3_bind_text(st, 11, digest, -1, SQLITE_TRANSIENT);
     int rc = step_done(w->db, st, err);
     sqlite3_int64 id = sqlite3_last_insert_rowid(w->db);
+    struct log_op *op = rc == 0 ? log_push(w, true, id) : NULL;
+    if (op != NULL) {
+        if (is_public(content, status, json_is_true(hidden)))
+            md.flags |= M_PUBLIC;
+        if (pacing && strcmp(pacing, "self_paced") == 0)
+            md.flags |= M_SELF_PACED;
+        md.id = id;
+        md.facet_at = op->doc.facet_at;
+        op->doc = md;
+    }
     if (rc == 0) {
         st = w->ins_fts;
         sqlite3_bind_int64(st, 1, id);
@@ -1529,10 +1659,12 @@ static int write_end(struct fts5 *fx, int rc, struct error *err)
 static int fts5_index(struct search *search, const json_t *docs, struct error *err)
 {
     struct fts5 *fx = (struct fts5 *)search;
-    struct writer w = {.db = fx->db};
+    struct meta_log log = {0};
+    struct writer w = {.db = fx->db, .log = &log};
     if (!json_is_array(docs))
         return error_set_field(err, ERR_INVALID, "docs", "docs: expected a list");
     pthread_mutex_lock(&fx->lock);
+    w.meta = fx->meta.loaded && !fx->rebuilding ? &fx->meta : NULL;
     int rc = write_begin(fx, err);
     if (rc == 0) {
         rc = writer_prepare(&w, err);
@@ -1541,7 +1673,13 @@ static int fts5_index(struct search *search, const json_t *docs, struct error *e
         writer_finalize(&w);
         rc = write_end(fx, rc, err);
     }
-    meta_stale(fx);
+    /* Committed: the log says what changed.  Rolled back: nothing did
+     * (values interned meanwhile only sit unused). */
+    if (rc == 0 && w.meta != NULL)
+        meta_apply(&fx->meta, &log);
+    else if (rc == 0)
+        meta_stale(fx);
+    meta_log_free(&log);
     pthread_mutex_unlock(&fx->lock);
     return rc;
 }
@@ -1550,10 +1688,12 @@ static int fts5_remove(struct search *search, enum search_content content, const
                        struct error *err)
 {
     struct fts5 *fx = (struct fts5 *)search;
-    struct writer w = {.db = fx->db};
+    struct meta_log log = {0};
+    struct writer w = {.db = fx->db, .log = &log};
     if ((int)content < 0 || content >= SEARCH_CONTENT_COUNT || key == NULL)
         return error_set(err, ERR_INVALID, "search remove: bad content type or key");
     pthread_mutex_lock(&fx->lock);
+    w.meta = fx->meta.loaded && !fx->rebuilding ? &fx->meta : NULL;
     int rc = write_begin(fx, err);
     if (rc == 0) {
         rc = writer_prepare(&w, err);
@@ -1562,7 +1702,13 @@ static int fts5_remove(struct search *search, enum search_content content, const
         writer_finalize(&w);
         rc = write_end(fx, rc, err);
     }
-    meta_stale(fx);
+    /* Committed: the log says what changed.  Rolled back: nothing did
+     * (values interned meanwhile only sit unused). */
+    if (rc == 0 && w.meta != NULL)
+        meta_apply(&fx->meta, &log);
+    else if (rc == 0)
+        meta_stale(fx);
+    meta_log_free(&log);
     pthread_mutex_unlock(&fx->lock);
     return rc;
 }
