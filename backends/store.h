@@ -134,6 +134,12 @@ struct store_driver {
      * reads as 0. */
     int (*checkpoint_get)(struct store *store, const char *name, uint64_t *out, struct error *err);
     int (*checkpoint_set)(struct store *store, const char *name, uint64_t value, struct error *err);
+    /* Takes, or confirms it still holds, the lease `key` for the calling
+     * thread's connection: PostgreSQL's session advisory lock, held until
+     * that connection ends (so a process that dies gives it up).  *held
+     * receives whether this connection holds it.  NULL in drivers whose
+     * writers are serialised anyway (SQLite): then every caller may act. */
+    int (*lease_try)(struct store *store, int64_t key, bool *held, struct error *err);
 };
 
 static inline void store_close(struct store *s)
@@ -190,6 +196,13 @@ static inline int store_remove(struct store *s, enum entity_kind kind, const cha
                                struct error *err)
 {
     return s->driver->remove(s, kind, key, err);
+}
+
+/* See store_driver.lease_try; a driver without leases always grants. */
+static inline int store_lease_try(struct store *s, int64_t key, bool *held, struct error *err)
+{
+    *held = true;
+    return s->driver->lease_try != NULL ? s->driver->lease_try(s, key, held, err) : 0;
 }
 
 /* Opens the driver named by [store] driver.  *out is owned by the caller

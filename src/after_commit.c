@@ -10,8 +10,16 @@
 
 int after_commit(struct store *store, struct search *search, struct cache *cache, struct error *err)
 {
+    return after_commit_with(store, search, cache, NULL, err);
+}
+
+int after_commit_with(struct store *store, struct search *search, struct cache *cache,
+                      struct indexer_thread *indexer, struct error *err)
+{
     int rc = 0;
-    if (search != NULL)
+    if (search != NULL && indexer != NULL)
+        indexer_thread_signal(indexer);
+    else if (search != NULL)
         rc = indexer_catch_up(store, search, cache, NULL, err);
     if (cache != NULL) {
         uint64_t gen;

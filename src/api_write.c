@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "after_commit.h"
+#include "indexer.h"
 #include "api_internal.h"
 #include "log.h"
 
@@ -150,8 +151,39 @@ static int read_body(const struct app *app, const struct http_request *req,
 static void follow_commit(struct app *app)
 {
     struct error err = {0};
-    if (after_commit(app->store, app->search, app->cache, &err) != 0)
+    if (after_commit_with(app->store, app->search, app->cache, app->indexer, &err) != 0)
         log_msg(LOG_ERROR, "search index: a committed write is not indexed yet: %s", err.message);
+}
+
+/* Whether the caller asked that the write be searchable when answered:
+ * ?wait_for_index=1 (or true), or search.wait_for_index (which
+ * ?wait_for_index=0 turns off for one write). */
+static bool wants_index_wait(const struct app *app, const struct http_request *req)
+{
+    const char *v = req->query != NULL ? query_params_get(req->query, "wait_for_index") : NULL;
+    if (v == NULL)
+        return app->wait_for_index;
+    return strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+}
+
+/* With the thread indexer, waits (search.wait_timeout) for the index to
+ * hold the committed write when asked to.  Returns true when the write is
+ * known not to be searchable yet (timed out, or the wait failed); inline
+ * indexing has already applied it by now. */
+static bool index_pending(struct app *app, const struct http_request *req)
+{
+    if (app->indexer == NULL || app->search == NULL || !wants_index_wait(app, req))
+        return false;
+    struct error err = {0};
+    uint64_t head = 0;
+    bool applied = false;
+    /* The head read after our commit is at or above our change. */
+    if (indexer_outbox_head(app->store, &head, &err) != 0 ||
+        indexer_thread_wait(app->indexer, head, app->index_wait_timeout, &applied, &err) != 0) {
+        log_msg(LOG_WARN, "wait_for_index: %s", err.message);
+        return true;
+    }
+    return !applied;
 }
 
 /* Writes doc (and, for a course, the runs normalized under "course_runs")
@@ -199,15 +231,21 @@ static int write_all(struct app *app, enum entity_kind kind, json_t *doc, enum s
     return 0;
 }
 
+/* A write the index does not hold yet when answered (wait_for_index
+ * timed out) says so with "_index": "pending" in its body (there is no
+ * response header to carry it). */
 static void respond_written(struct app *app, const struct http_request *req, enum entity_kind kind,
                             const json_t *stored, int status, struct http_response *resp)
 {
     struct error err = {0};
+    bool pending = index_pending(app, req);
     json_t *out = api_represent_one(app, req, kind, stored, &err);
     if (out == NULL) {
         api_respond_error(resp, &err);
         return;
     }
+    if (pending && json_is_object(out))
+        json_object_set_new(out, "_index", json_string("pending"));
     http_respond_json(resp, status, out);
 }
 
@@ -309,6 +347,12 @@ void api_delete(struct app *app, const struct http_request *req, const struct ro
         return;
     }
     follow_commit(app);
+    if (index_pending(app, req)) {
+        /* 204 has no body to say it in: 202, the deletion done but not yet
+         * visible to search. */
+        http_respond_json(resp, 202, json_pack("{s:s}", "_index", "pending"));
+        return;
+    }
     free(resp->body);
     resp->status = 204;
     resp->body = NULL;

@@ -214,6 +214,43 @@ int app_may_write(const struct app *app, const struct caller *caller, struct err
     return auth_may_write(app->auth, &id, err);
 }
 
+/* Brings the index up to date with the store (inline), or starts the
+ * thread that does (search.indexer = thread). */
+static int start_indexer(struct app *app, const struct config *config, struct error *err)
+{
+    indexer_set_gap_timeout_ms((long)config_int(config, "search.gap_timeout") * 1000);
+    app->wait_for_index = config_bool(config, "search.wait_for_index");
+    app->index_wait_timeout = (long)config_int(config, "search.wait_timeout");
+    if (strcmp(config_get(config, "search.indexer"), "thread") == 0) {
+        /* API threads query the same handle the thread writes, and a
+         * rebuild would show them the half-built index: backlogs are
+         * replayed change by change (reindex runs in its own process). */
+        indexer_set_rebuild_threshold(0);
+        struct indexer_thread_config tc = {
+            .poll_ms = (long)config_int(config, "search.poll_interval"),
+            .retry_min_ms = (long)config_int(config, "search.retry_min"),
+            .retry_max_ms = (long)config_int(config, "search.retry_max"),
+        };
+        /* Its first pass applies what a crash left in the outbox. */
+        return indexer_thread_start(app->store, app->search, app->cache, &tc, &app->indexer, err);
+    }
+    /* A crash between a commit and its indexing left changes in the
+     * outbox: apply them before serving.  An index that cannot be brought
+     * up to date does not stop the catalog API; /readyz shows the lag and
+     * the next write tries again. */
+    struct indexer_stats stats = {0};
+    struct error ierr = {0};
+    if (indexer_catch_up(app->store, app->search, app->cache, &stats, &ierr) != 0)
+        log_msg(LOG_ERROR, "search index: catching up with the store failed: %s", ierr.message);
+    else if (stats.changes > 0 || stats.rebuilt)
+        log_msg(LOG_INFO, "search index: applied %zu pending changes (%zu documents%s)",
+                stats.changes, stats.indexed + stats.removed,
+                stats.rebuilt ? ", by a rebuild" : "");
+    /* See above: no rebuilds under live readers. */
+    indexer_set_rebuild_threshold(0);
+    return 0;
+}
+
 int app_open(struct app *app, const struct config *config, struct error *err)
 {
     memset(app, 0, sizeof *app);
@@ -242,24 +279,8 @@ int app_open(struct app *app, const struct config *config, struct error *err)
         error_prefix(err, "search (%s)", config_get(config, "search.driver"));
         goto fail;
     }
-    if (app->search != NULL) {
-        /* A crash between a commit and its indexing left changes in the
-         * outbox: apply them before serving.  An index that cannot be
-         * brought up to date does not stop the catalog API; /readyz shows
-         * the lag and the next write tries again. */
-        struct indexer_stats stats = {0};
-        struct error ierr = {0};
-        if (indexer_catch_up(app->store, app->search, app->cache, &stats, &ierr) != 0)
-            log_msg(LOG_ERROR, "search index: catching up with the store failed: %s", ierr.message);
-        else if (stats.changes > 0 || stats.rebuilt)
-            log_msg(LOG_INFO, "search index: applied %zu pending changes (%zu documents%s)",
-                    stats.changes, stats.indexed + stats.removed,
-                    stats.rebuilt ? ", by a rebuild" : "");
-        /* From here on API threads query this same handle, and a rebuild
-         * on it would show them the half-built index: backlogs are
-         * replayed change by change (reindex runs in its own process). */
-        indexer_set_rebuild_threshold(0);
-    }
+    if (app->search != NULL && start_indexer(app, config, err) != 0)
+        goto fail;
     if (open_metrics(app, err) != 0)
         goto fail;
     if (app_auth_new(config, &app->auth, err) != 0)
@@ -285,6 +306,9 @@ void app_close(struct app *app)
     app->auth = NULL;
     metrics_free(app->metrics);
     app->metrics = NULL;
+    /* Before the backends it borrows. */
+    indexer_thread_stop(app->indexer);
+    app->indexer = NULL;
     search_close(app->search);
     app->search = NULL;
     cache_close(app->cache);

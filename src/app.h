@@ -17,6 +17,7 @@
 #include "store.h"
 
 struct metrics;
+struct indexer_thread;
 
 struct app {
     const struct config *config;
@@ -38,6 +39,11 @@ struct app {
     /* Peers whose X-Forwarded-For names the client; never NULL after
      * app_open (an empty list trusts none). */
     struct trusted_proxies *proxies;
+    /* The background indexer (search.indexer = thread); NULL when the
+     * writing request indexes inline, or without search. */
+    struct indexer_thread *indexer;
+    bool wait_for_index;     /* search.wait_for_index */
+    long index_wait_timeout; /* search.wait_timeout, milliseconds */
 };
 
 /* Opens every configured backend.  On failure returns -1 with err set and

@@ -80,6 +80,28 @@ const struct setting config_settings[] = {
     {"search", "batch_size", SETTING_INT, "500", 1, 100000, NULL, false,
      "Outbox changes the indexer applies per batch (one index transaction each); also the "
      "documents per batch of reindex and import."},
+    {"search", "indexer", SETTING_ENUM, "inline", 0, 0, "inline|thread", false,
+     "Who applies the outbox to the index: inline (the writing request, so a write is "
+     "searchable when it returns) or thread (a background thread per process; with a "
+     "PostgreSQL store one process at a time, by an advisory-lock lease)."},
+    {"search", "wait_for_index", SETTING_BOOL, "false", 0, 0, NULL, false,
+     "With the thread indexer, every write waits (up to search.wait_timeout) until its change "
+     "is searchable, as ?wait_for_index=1 asks for one write."},
+    {"search", "wait_timeout", SETTING_MILLISECONDS, "5000ms", 0, 600000, NULL, false,
+     "Longest a write waits for the index; then it answers success anyway, with "
+     "\"_index\": \"pending\" in its body (202 for a delete)."},
+    {"search", "poll_interval", SETTING_MILLISECONDS, "1000ms", 10, 600000, NULL, false,
+     "How often the thread indexer looks at the outbox unasked (other processes' writes, "
+     "taking over the lease of a dead process, gaps timing out)."},
+    {"search", "retry_min", SETTING_MILLISECONDS, "100ms", 1, 3600000, NULL, false,
+     "First retry delay of the thread indexer after a failed pass (search backend down); "
+     "doubles per failure."},
+    {"search", "retry_max", SETTING_MILLISECONDS, "30000ms", 1, 3600000, NULL, false,
+     "Upper bound of the thread indexer's retry delay."},
+    {"search", "gap_timeout", SETTING_SECONDS, "60s", 1, 86400, NULL, false,
+     "How long a missing outbox id below applied ones (a PostgreSQL transaction still "
+     "running, or rolled back) is waited for before the checkpoint moves past it; a "
+     "transaction writing longer than this may go unindexed until a reindex."},
     {"search", "url", SETTING_URL, "", 0, 0, "postgres|postgresql", true,
      "PostgreSQL connection URL of the pgfts index; empty means store.url."},
 

@@ -15,12 +15,22 @@
  * batch is applied again next time, which is harmless.
  *
  * Order.  SQLite hands out outbox ids in commit order (one writer at a
- * time), so "every id above the checkpoint" never skips a change.  In
- * PostgreSQL ids from concurrent transactions commit out of order
- * (design.md, "Outbox order"): a postgres store will need the watermark to
- * wait for gaps below the highest id seen to close (or time out) before
- * moving past them, or per-row applied marks; changes_since there must
- * only return ids below the first open gap.
+ * time).  In PostgreSQL ids from concurrent transactions commit out of
+ * order (design.md, "Outbox order"): id 12 may be visible while id 11 is
+ * still in flight, so "every id above the highest applied" would skip 11.
+ * So the checkpoint is a watermark below which everything is applied, and
+ * the ids applied above it are remembered (`above`, in memory).  Every
+ * pass applies whatever is new above the watermark, and the watermark
+ * moves up only over ids applied or over a gap that has stayed open
+ * gap_timeout after a later id was seen (a transaction that rolled back,
+ * or a sequence value never used, leaves a gap forever).  Documents are
+ * rebuilt from the store as it is when applied, so applying 12 before 11
+ * gives the same index as the other way round.  A process that restarts
+ * forgets `above` and applies those ids again, which is harmless.
+ *
+ * In PostgreSQL BEGIN takes no lock, so the store does not keep appliers
+ * apart: the thread indexer (indexer_thread.c) applies only while it holds
+ * the store's lease, one process at a time.
  */
 #include "indexer.h"
 
@@ -37,6 +47,138 @@
 static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic size_t batch_size = 500;
 static _Atomic size_t rebuild_threshold = INDEXER_REBUILD_THRESHOLD;
+static _Atomic long gap_timeout_ms = INDEXER_GAP_TIMEOUT_MS;
+
+/* Ids applied above the checkpoint, ascending, with when each was
+ * applied (monotonic seconds).  Changed only under apply_lock; read by
+ * indexer_lag, hence its own lock. */
+struct seen {
+    uint64_t id;
+    double at;
+};
+static struct {
+    struct seen *v;
+    size_t n, cap;
+} above;
+static pthread_mutex_t above_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void indexer_set_gap_timeout_ms(long ms)
+{
+    atomic_store(&gap_timeout_ms, ms < 0 ? 0 : ms);
+}
+
+double indexer_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Index of the first entry with id >= want. */
+static size_t above_find(uint64_t want)
+{
+    size_t lo = 0, hi = above.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (above.v[mid].id < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool above_has(uint64_t id)
+{
+    pthread_mutex_lock(&above_lock);
+    size_t i = above_find(id);
+    bool has = i < above.n && above.v[i].id == id;
+    pthread_mutex_unlock(&above_lock);
+    return has;
+}
+
+/* Forgets ids at or below the watermark (another process, or this one,
+ * moved the checkpoint past them). */
+static void above_prune(uint64_t watermark)
+{
+    pthread_mutex_lock(&above_lock);
+    size_t k = above_find(watermark + 1);
+    memmove(above.v, above.v + k, (above.n - k) * sizeof *above.v);
+    above.n -= k;
+    pthread_mutex_unlock(&above_lock);
+}
+
+static int above_add(uint64_t id, double at, struct error *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&above_lock);
+    size_t i = above_find(id);
+    if (i < above.n && above.v[i].id == id) {
+        pthread_mutex_unlock(&above_lock);
+        return 0;
+    }
+    if (above.n == above.cap) {
+        size_t cap = above.cap ? above.cap * 2 : 64;
+        struct seen *v = realloc(above.v, cap * sizeof *v);
+        if (v == NULL)
+            rc = error_set(err, ERR_INTERNAL, "out of memory");
+        else {
+            above.v = v;
+            above.cap = cap;
+        }
+    }
+    if (rc == 0) {
+        memmove(above.v + i + 1, above.v + i, (above.n - i) * sizeof *above.v);
+        above.v[i] = (struct seen){id, at};
+        above.n++;
+    }
+    pthread_mutex_unlock(&above_lock);
+    return rc;
+}
+
+/* Moves the watermark over applied ids while nothing below them is
+ * missing, or the gap below them has been open long enough to be given
+ * up; returns the new watermark. */
+static uint64_t above_advance(uint64_t watermark, double now)
+{
+    double timeout = (double)atomic_load(&gap_timeout_ms) / 1000.0;
+    pthread_mutex_lock(&above_lock);
+    size_t k = 0;
+    while (k < above.n && (above.v[k].id <= watermark + 1 || now - above.v[k].at >= timeout)) {
+        if (above.v[k].id > watermark + 1)
+            log_msg(LOG_WARN,
+                    "indexer: outbox ids %" PRIu64 "..%" PRIu64 " never committed within the gap "
+                    "timeout; taken as rolled back",
+                    watermark + 1, above.v[k].id - 1);
+        if (above.v[k].id > watermark)
+            watermark = above.v[k].id;
+        k++;
+    }
+    memmove(above.v, above.v + k, (above.n - k) * sizeof *above.v);
+    above.n -= k;
+    pthread_mutex_unlock(&above_lock);
+    return watermark;
+}
+
+/* How many applied ids lie above the watermark (test and lag). */
+static size_t above_count(uint64_t watermark)
+{
+    pthread_mutex_lock(&above_lock);
+    size_t n = above.n - above_find(watermark + 1);
+    pthread_mutex_unlock(&above_lock);
+    return n;
+}
+
+void indexer_forget(void)
+{
+    pthread_mutex_lock(&apply_lock);
+    pthread_mutex_lock(&above_lock);
+    free(above.v);
+    above.v = NULL;
+    above.n = above.cap = 0;
+    pthread_mutex_unlock(&above_lock);
+    pthread_mutex_unlock(&apply_lock);
+}
 
 void indexer_set_rebuild_threshold(size_t n)
 {
@@ -97,47 +239,73 @@ static int apply_plan(struct search_docs_plan *plan, struct store *store, struct
     return 0;
 }
 
-/* Applies one batch of changes inside a store transaction.  *applied
- * receives the number of changes (0: nothing was pending). */
+/* Applies one batch of changes above *cursor (or the checkpoint, when
+ * higher) inside a store transaction, skipping those applied already, and
+ * moves the checkpoint as far as the gaps allow.  *fetched receives the
+ * number of outbox rows read, *applied how many of them were applied now;
+ * *cursor moves to the last row read. */
 static int apply_batch(struct store *store, struct search *search, struct store_change *changes,
-                       size_t max, size_t *applied, struct indexer_stats *stats, struct error *err)
+                       size_t max, uint64_t *cursor, size_t *fetched, size_t *applied,
+                       struct indexer_stats *stats, struct error *err)
 {
     uint64_t checkpoint = 0;
-    size_t n = 0;
+    size_t n = 0, fresh = 0;
     struct search_docs_plan plan = {0};
     struct indexer_stats batch = {0};
-    *applied = 0;
+    bool planned = false, moved = false;
+    *applied = *fetched = 0;
     if (store_begin(store, err) != 0)
         return -1;
     int rc = store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err);
-    if (rc == 0)
-        rc = store->driver->changes_since(store, checkpoint, changes, max, &n, err);
+    if (rc == 0) {
+        above_prune(checkpoint);
+        rc = store->driver->changes_since(store, *cursor > checkpoint ? *cursor : checkpoint,
+                                          changes, max, &n, err);
+    }
     if (rc == 0 && n > 0) {
+        *cursor = changes[n - 1].id;
+        for (size_t i = 0; i < n; i++)
+            if (!above_has(changes[i].id))
+                changes[fresh++] = changes[i];
+    }
+    if (rc == 0 && fresh > 0) {
+        planned = true;
         rc = search_docs_plan_init(&plan, err);
-        for (size_t i = 0; rc == 0 && i < n; i++)
+        for (size_t i = 0; rc == 0 && i < fresh; i++)
             rc = search_docs_plan_change(&plan, store, search, &changes[i], err);
         if (rc == 0)
             rc = search_docs_plan_expand(&plan, store, err);
         if (rc == 0)
             rc = apply_plan(&plan, store, search, &batch, err);
-        if (rc == 0)
-            rc = store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, changes[n - 1].id, err);
+        double now = indexer_monotonic();
+        for (size_t i = 0; rc == 0 && i < fresh; i++)
+            rc = above_add(changes[i].id, now, err);
     }
-    if (rc == 0 && n > 0)
+    uint64_t watermark = checkpoint;
+    if (rc == 0) {
+        /* Also with nothing fresh: a gap may have timed out meanwhile. */
+        watermark = above_advance(checkpoint, indexer_monotonic());
+        moved = watermark != checkpoint;
+        if (moved)
+            rc = store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, watermark, err);
+    }
+    if (rc == 0 && moved)
         rc = store_commit(store, err);
     else
         store_rollback(store);
-    if (rc == 0 && n > 0) {
-        *applied = n;
+    if (rc == 0) {
+        *fetched = n;
+        *applied = fresh;
         if (stats != NULL) {
-            stats->changes += n;
+            stats->changes += fresh;
             stats->indexed += batch.indexed;
             stats->removed += batch.removed;
-            stats->batches++;
-            stats->checkpoint = changes[n - 1].id;
+            stats->batches += fresh > 0;
+            stats->checkpoint = watermark;
         }
     }
-    search_docs_plan_clear(&plan);
+    if (planned)
+        search_docs_plan_clear(&plan);
     return rc;
 }
 
@@ -158,11 +326,12 @@ static int catch_up_locked(struct store *store, struct search *search, struct ca
     if (changes == NULL)
         return error_set(err, ERR_INTERNAL, "out of memory");
     int rc = 0;
-    size_t applied = 0, total = 0;
+    size_t applied = 0, fetched = 0, total = 0;
+    uint64_t cursor = 0;
     do {
-        rc = apply_batch(store, search, changes, max, &applied, stats, err);
+        rc = apply_batch(store, search, changes, max, &cursor, &fetched, &applied, stats, err);
         total += applied;
-    } while (rc == 0 && applied == max);
+    } while (rc == 0 && fetched == max);
     free(changes);
     /* Even a failed catch-up may have applied earlier batches. */
     if (total > 0)
@@ -229,9 +398,30 @@ static int scan_outbox(struct store *store, uint64_t after, uint64_t bound, uint
 int indexer_lag(struct store *store, uint64_t *lag, struct error *err)
 {
     uint64_t checkpoint, last;
+    if (store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err) != 0 ||
+        scan_outbox(store, checkpoint, 1000000, lag, &last, err) != 0)
+        return -1;
+    /* Changes this process applied above a gap are in the index already. */
+    size_t done = above_count(checkpoint);
+    *lag = *lag > done ? *lag - done : 0;
+    return 0;
+}
+
+int indexer_applied(struct store *store, uint64_t id, bool *applied, struct error *err)
+{
+    uint64_t checkpoint;
     if (store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err) != 0)
         return -1;
-    return scan_outbox(store, checkpoint, 1000000, lag, &last, err);
+    *applied = id <= checkpoint || above_has(id);
+    return 0;
+}
+
+int indexer_outbox_head(struct store *store, uint64_t *head, struct error *err)
+{
+    uint64_t checkpoint, count;
+    if (store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err) != 0)
+        return -1;
+    return scan_outbox(store, checkpoint, UINT64_MAX, &count, head, err);
 }
 
 /* ---- walking every searchable record ---- */

@@ -59,6 +59,26 @@ int indexer_catch_up(struct store *store, struct search *search, struct cache *c
  * to a bound of 1,000,000). */
 int indexer_lag(struct store *store, uint64_t *lag, struct error *err);
 
+/* Gaps (see indexer.c, "Order"): how long a missing outbox id below one
+ * already applied is waited for before the checkpoint moves past it (a
+ * transaction that rolled back).  From search.gap_timeout. */
+#define INDEXER_GAP_TIMEOUT_MS 60000
+void indexer_set_gap_timeout_ms(long ms);
+
+/* Forgets the ids applied above the checkpoint (tests: as a restart). */
+void indexer_forget(void);
+
+/* *applied receives whether outbox change id is in the index (at or
+ * below the checkpoint, or applied above it by this process). */
+int indexer_applied(struct store *store, uint64_t id, bool *applied, struct error *err);
+
+/* *head receives the highest outbox id committed (the checkpoint when
+ * none is above it). */
+int indexer_outbox_head(struct store *store, uint64_t *head, struct error *err);
+
+/* Seconds on a monotonic clock (unaffected by clock.now). */
+double indexer_monotonic(void);
+
 /* Rebuilds the whole index from the store through the driver's rebuild
  * hooks (searches keep being answered from the old index until the
  * switch), sets the checkpoint to the outbox head taken before the store
@@ -73,5 +93,48 @@ int indexer_reindex(struct store *store, struct search *search, struct cache *ca
  * -1 only when the comparison itself could not be made. */
 int indexer_verify(struct store *store, struct search *search, FILE *out, size_t *differences,
                    struct error *err);
+
+/* ---- the background indexer (search.indexer = thread; indexer_thread.c) ----
+ *
+ * One thread per process applies the outbox (indexer_catch_up) whenever
+ * signalled, and every poll interval without a signal (writes of other
+ * processes, gaps timing out, a lease to take over).  It applies only
+ * while it holds the store lease INDEXER_LEASE_KEY (PostgreSQL: a session
+ * advisory lock on the thread's own connection), so of several processes
+ * on one database one applies at a time, and another takes over when that
+ * one dies.  A failing pass is retried after retry_min_ms, doubling up to
+ * retry_max_ms; signals do not cut a backoff short. */
+#define INDEXER_LEASE_KEY 1667331122
+
+struct indexer_thread_config {
+    long poll_ms;
+    long retry_min_ms;
+    long retry_max_ms;
+};
+
+struct indexer_thread;
+
+/* Starts the thread; store, search and cache (may be NULL) are borrowed
+ * and must outlive indexer_thread_stop.  *out is owned by the caller. */
+int indexer_thread_start(struct store *store, struct search *search, struct cache *cache,
+                         const struct indexer_thread_config *config, struct indexer_thread **out,
+                         struct error *err);
+
+/* Wakes the thread for a pass (cheap; never blocks on indexing). */
+void indexer_thread_signal(struct indexer_thread *t);
+
+/* Waits until the change `id` (e.g. from indexer_outbox_head right after
+ * a commit) is applied, at most timeout_ms.  *applied receives whether it
+ * was.  Wakes the thread first. */
+int indexer_thread_wait(struct indexer_thread *t, uint64_t id, long timeout_ms, bool *applied,
+                        struct error *err);
+
+/* Whether the thread held the lease in its last pass (tests, /readyz). */
+bool indexer_thread_leader(struct indexer_thread *t);
+/* Passes that failed in a row (0 after a success). */
+unsigned indexer_thread_failures(struct indexer_thread *t);
+
+/* Stops and joins the thread and frees t (NULL is fine). */
+void indexer_thread_stop(struct indexer_thread *t);
 
 #endif

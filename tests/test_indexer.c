@@ -1,12 +1,21 @@
 /*
  * test_indexer - the outbox indexer against a real sqlite store and fts5
  * index: apply, checkpoint, batches, resume after a failure part-way,
- * idempotence, deletions, reindex and verify, generation bumps.
+ * idempotence, deletions, reindex and verify, generation bumps; gaps in
+ * the outbox; the background thread (signal, stop, backoff).  Suite
+ * "indexer:postgres" (run under tests/pg_fixture.sh) commits two
+ * PostgreSQL transactions in the opposite order of their outbox ids, and
+ * checks the lease.
  */
 #include <check.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "after_commit.h"
 #include "clock.h"
@@ -25,8 +34,8 @@ static struct config *cfg;
 struct flaky {
     struct search base;
     struct search *inner;
-    int fail_in;
-    int index_calls;
+    _Atomic int fail_in; /* changed by tests while the indexer thread runs */
+    _Atomic int index_calls;
 };
 
 static int flaky_index(struct search *s, const json_t *docs, struct error *err)
@@ -87,13 +96,29 @@ static void put_course(int i)
     put(ENTITY_COURSE_RUN, text);
 }
 
+static char dbpath[512];
+static bool on_postgres;
+
 static void setup(void)
 {
     char *dir = test_tmpdir();
-    char path[512];
-    snprintf(path, sizeof path, "store.path=%s/c.db", dir);
-    const char *sets[] = {path, "search.driver=fts5", "cache.driver=memory", NULL};
+    char path[600], spath[600], url[4200] = "";
+    snprintf(dbpath, sizeof dbpath, "%s/c.db", dir);
+    snprintf(path, sizeof path, "store.path=%s", dbpath);
+    snprintf(spath, sizeof spath, "search.path=%s/c.db-search", dir);
+    const char *server = getenv("CATALOGD_TEST_STORE_URL");
+    if (on_postgres && server != NULL)
+        snprintf(url, sizeof url, "store.url=%s", server);
+    const char *sets[] = {path,
+                          spath,
+                          "search.driver=fts5",
+                          "cache.driver=memory",
+                          on_postgres ? "store.driver=postgres" : "store.driver=sqlite",
+                          url[0] ? url : NULL,
+                          NULL};
     free(dir);
+    indexer_forget();
+    indexer_set_gap_timeout_ms(INDEXER_GAP_TIMEOUT_MS);
     cfg = test_config(sets);
     struct error err = {0};
     ck_assert_msg(store_open(cfg, &st, &err) == 0, "store: %s", err.message);
@@ -397,6 +422,254 @@ START_TEST(after_commit_without_search_bumps_catalog)
 }
 END_TEST
 
+/* ---- gaps: an outbox id that shows up after higher ones ---- */
+
+static void outbox_sql(const char *sql)
+{
+    sqlite3 *db = NULL;
+    ck_assert(sqlite3_open(dbpath, &db) == SQLITE_OK);
+    char *msg = NULL;
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s", msg);
+    sqlite3_close(db);
+}
+
+static bool indexed(enum search_content c, const char *key)
+{
+    json_t *hit = hit_of(c, key);
+    json_decref(hit);
+    return hit != NULL;
+}
+
+START_TEST(late_lower_id_is_applied)
+{
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0); /* the organization: 1 */
+    put(ENTITY_COURSE, "{\"key\":\"MITx+A\",\"title\":\"Alpha\",\"owners\":[\"MITx\"]}");
+    put(ENTITY_COURSE, "{\"key\":\"MITx+B\",\"title\":\"Beta\",\"owners\":[\"MITx\"]}");
+    put(ENTITY_COURSE, "{\"key\":\"MITx+C\",\"title\":\"Gamma\",\"owners\":[\"MITx\"]}");
+    /* Change 3 (B) is not committed yet, as in a PostgreSQL transaction
+     * that took its id before 4's and commits after it. */
+    outbox_sql("CREATE TABLE held AS SELECT * FROM changes WHERE id = 3;"
+               "DELETE FROM changes WHERE id = 3");
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert(indexed(SEARCH_COURSE, "MITx+A"));
+    ck_assert(indexed(SEARCH_COURSE, "MITx+C")); /* applied above the gap */
+    ck_assert(!indexed(SEARCH_COURSE, "MITx+B"));
+    ck_assert_uint_eq(checkpoint(), 2); /* the watermark waits below the gap */
+    uint64_t lag = 99;
+    ck_assert(indexer_lag(st, &lag, &err) == 0);
+    ck_assert_uint_eq(lag, 0); /* what this process applied is not lag */
+    bool applied = false;
+    ck_assert(indexer_applied(st, 4, &applied, &err) == 0 && applied);
+    ck_assert(indexer_applied(st, 3, &applied, &err) == 0 && !applied);
+    /* Applying again does not apply 4 again: nothing fresh. */
+    struct indexer_stats stats = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, &stats, &err) == 0);
+    ck_assert_uint_eq(stats.changes, 0);
+    /* The late transaction commits: 3 is applied and the watermark moves
+     * over 3 and 4. */
+    outbox_sql("INSERT INTO changes SELECT * FROM held");
+    ck_assert(indexer_catch_up(st, idx, NULL, &stats, &err) == 0);
+    ck_assert_uint_eq(stats.changes, 1);
+    ck_assert(indexed(SEARCH_COURSE, "MITx+B"));
+    ck_assert_uint_eq(checkpoint(), 4);
+}
+END_TEST
+
+START_TEST(gap_given_up_after_timeout)
+{
+    struct error err = {0};
+    put(ENTITY_COURSE, "{\"key\":\"MITx+A\",\"title\":\"Alpha\",\"owners\":[\"MITx\"]}");
+    put(ENTITY_COURSE, "{\"key\":\"MITx+B\",\"title\":\"Beta\",\"owners\":[\"MITx\"]}");
+    outbox_sql("DELETE FROM changes WHERE id = 2"); /* rolled back: never comes */
+    indexer_set_gap_timeout_ms(200);
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert_uint_eq(checkpoint(), 1);
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert_uint_eq(checkpoint(), 1); /* not yet */
+    usleep(300 * 1000);
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert_uint_eq(checkpoint(), 3);
+}
+END_TEST
+
+START_TEST(restart_forgets_and_reapplies)
+{
+    struct error err = {0};
+    put(ENTITY_COURSE, "{\"key\":\"MITx+A\",\"title\":\"Alpha\",\"owners\":[\"MITx\"]}");
+    put(ENTITY_COURSE, "{\"key\":\"MITx+B\",\"title\":\"Beta\",\"owners\":[\"MITx\"]}");
+    outbox_sql("CREATE TABLE held AS SELECT * FROM changes WHERE id = 2;"
+               "DELETE FROM changes WHERE id = 2");
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert_uint_eq(checkpoint(), 1);
+    indexer_forget();
+    struct indexer_stats stats = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, &stats, &err) == 0);
+    ck_assert_uint_eq(stats.changes, 1); /* 3 again: harmless */
+    uint64_t lag = 0;
+    ck_assert(indexer_lag(st, &lag, &err) == 0);
+    ck_assert_uint_eq(lag, 0);
+}
+END_TEST
+
+/* ---- the background thread ---- */
+
+static bool wait_until_indexed(enum search_content c, const char *key, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 10) {
+        if (indexed(c, key))
+            return true;
+        usleep(10 * 1000);
+    }
+    return indexed(c, key);
+}
+
+START_TEST(thread_applies_on_signal_and_stops)
+{
+    struct error err = {0};
+    /* A long poll: only the signal can make the write searchable soon. */
+    struct indexer_thread_config tc = {.poll_ms = 600000, .retry_min_ms = 10, .retry_max_ms = 50};
+    struct indexer_thread *t = NULL;
+    ck_assert(indexer_thread_start(st, idx, cache, &tc, &t, &err) == 0);
+    put(ENTITY_COURSE, "{\"key\":\"MITx+A\",\"title\":\"Alpha\",\"owners\":[\"MITx\"]}");
+    uint64_t g0 = 0, g1 = 0;
+    ck_assert(cache->driver->generation(cache, "catalog", &g0, &err) == 0);
+    ck_assert(after_commit_with(st, idx, cache, t, &err) == 0);
+    ck_assert(cache->driver->generation(cache, "catalog", &g1, &err) == 0);
+    ck_assert_uint_eq(g1, g0 + 1);
+    ck_assert(wait_until_indexed(SEARCH_COURSE, "MITx+A", 5000));
+    ck_assert(indexer_thread_leader(t)); /* SQLite: no lease to share */
+    /* wait: the change at the head is applied when it returns. */
+    put(ENTITY_COURSE, "{\"key\":\"MITx+B\",\"title\":\"Beta\",\"owners\":[\"MITx\"]}");
+    uint64_t head = 0;
+    bool applied = false;
+    ck_assert(indexer_outbox_head(st, &head, &err) == 0);
+    ck_assert(indexer_thread_wait(t, head, 5000, &applied, &err) == 0);
+    ck_assert(applied);
+    ck_assert(indexed(SEARCH_COURSE, "MITx+B"));
+    indexer_thread_stop(t);
+    /* Stopped: nothing applies any more, and waiting times out. */
+    put(ENTITY_COURSE, "{\"key\":\"MITx+C\",\"title\":\"Gamma\",\"owners\":[\"MITx\"]}");
+    usleep(100 * 1000);
+    ck_assert(!indexed(SEARCH_COURSE, "MITx+C"));
+}
+END_TEST
+
+START_TEST(thread_backs_off_then_catches_up)
+{
+    struct error err = {0};
+    struct flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 0};
+    struct indexer_thread_config tc = {.poll_ms = 600000, .retry_min_ms = 20, .retry_max_ms = 80};
+    struct indexer_thread *t = NULL;
+    ck_assert(indexer_thread_start(st, &f.base, NULL, &tc, &t, &err) == 0);
+    put(ENTITY_COURSE, "{\"key\":\"MITx+A\",\"title\":\"Alpha\",\"owners\":[\"MITx\"]}");
+    /* Signals during a backoff do not make it retry sooner. */
+    for (int i = 0; i < 50; i++) {
+        indexer_thread_signal(t);
+        usleep(10 * 1000);
+    }
+    int calls = atomic_load(&f.index_calls);
+    /* 500 ms at 20, 40, 80, 80... ms: about eight tries, never 50. */
+    ck_assert_msg(calls >= 3 && calls <= 12, "%d index calls", calls);
+    ck_assert_uint_ge(indexer_thread_failures(t), 3);
+    ck_assert(!indexed(SEARCH_COURSE, "MITx+A"));
+    atomic_store(&f.fail_in, -1); /* the backend is back */
+    ck_assert(wait_until_indexed(SEARCH_COURSE, "MITx+A", 5000));
+    for (int i = 0; i < 100 && indexer_thread_failures(t) != 0; i++)
+        usleep(10 * 1000);
+    ck_assert_uint_eq(indexer_thread_failures(t), 0);
+    indexer_thread_stop(t);
+}
+END_TEST
+
+/* ---- PostgreSQL: ids commit out of order; the lease ---- */
+
+struct late_writer {
+    sem_t put_done, may_commit;
+    int rc;
+};
+
+static void *late_write(void *arg)
+{
+    struct late_writer *w = arg;
+    struct error err = {0};
+    json_error_t jerr;
+    json_t *in =
+        json_loads("{\"key\":\"MITx+LATE\",\"title\":\"Late\",\"owners\":[\"MITx\"]}", 0, &jerr);
+    json_t *doc = NULL;
+    w->rc = entity_normalize(ENTITY_COURSE, in, ENTITY_CREATE, &doc, &err);
+    if (w->rc == 0)
+        w->rc = store_begin(st, &err);
+    if (w->rc == 0)
+        w->rc = store_put(st, ENTITY_COURSE, doc, STORE_CREATE, NULL, &err);
+    sem_post(&w->put_done);
+    sem_wait(&w->may_commit);
+    if (w->rc == 0)
+        w->rc = store_commit(st, &err);
+    json_decref(in);
+    json_decref(doc);
+    return NULL;
+}
+
+START_TEST(pg_out_of_order_commits_both_indexed)
+{
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    struct late_writer w = {.rc = 0};
+    sem_init(&w.put_done, 0, 0);
+    sem_init(&w.may_commit, 0, 0);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, late_write, &w) == 0);
+    sem_wait(&w.put_done); /* the late transaction holds the lower id */
+    ck_assert_int_eq(w.rc, 0);
+    put(ENTITY_COURSE, "{\"key\":\"MITx+EARLY\",\"title\":\"Early\",\"owners\":[\"MITx\"]}");
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert(indexed(SEARCH_COURSE, "MITx+EARLY"));
+    ck_assert(!indexed(SEARCH_COURSE, "MITx+LATE"));
+    uint64_t before = checkpoint();
+    sem_post(&w.may_commit);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(w.rc, 0);
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert_msg(indexed(SEARCH_COURSE, "MITx+LATE"), "the lower id committed later was skipped");
+    ck_assert_uint_gt(checkpoint(), before);
+    ck_assert_uint_eq(checkpoint(), outbox_head());
+    sem_destroy(&w.put_done);
+    sem_destroy(&w.may_commit);
+}
+END_TEST
+
+struct lease_probe {
+    bool held;
+    int rc;
+};
+
+static void *probe_lease(void *arg)
+{
+    struct lease_probe *p = arg;
+    struct error err = {0};
+    p->rc = store_lease_try(st, INDEXER_LEASE_KEY, &p->held, &err);
+    return NULL;
+}
+
+START_TEST(pg_lease_is_exclusive_and_reentrant)
+{
+    struct error err = {0};
+    bool held = false;
+    ck_assert(store_lease_try(st, INDEXER_LEASE_KEY, &held, &err) == 0 && held);
+    ck_assert(store_lease_try(st, INDEXER_LEASE_KEY, &held, &err) == 0 && held);
+    /* Another thread has another connection: the lease is taken. */
+    struct lease_probe p = {0};
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, probe_lease, &p) == 0);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(p.rc, 0);
+    ck_assert(!p.held);
+    /* Another key is free. */
+    ck_assert(store_lease_try(st, INDEXER_LEASE_KEY + 1, &held, &err) == 0 && held);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("indexer");
@@ -411,6 +684,27 @@ int main(void)
     tcase_add_test(tc, reindex_keeps_old_index_for_other_readers);
     tcase_add_test(tc, large_backlog_is_rebuilt);
     tcase_add_test(tc, after_commit_without_search_bumps_catalog);
+    tcase_add_test(tc, late_lower_id_is_applied);
+    tcase_add_test(tc, gap_given_up_after_timeout);
+    tcase_add_test(tc, restart_forgets_and_reapplies);
+    tcase_add_test(tc, thread_applies_on_signal_and_stops);
+    tcase_add_test(tc, thread_backs_off_then_catches_up);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(suite, tc);
-    return test_run_suite(suite);
+    int status = test_run_suite(suite);
+    /* Under tests/pg_fixture.sh only (CK_RUN_SUITE picks it). */
+    const char *only = getenv("CK_RUN_SUITE");
+    if (only != NULL && strcmp(only, "indexer:postgres") == 0) {
+        on_postgres = true;
+        Suite *pg = suite_create("indexer:postgres");
+        TCase *tp = tcase_create("postgres");
+        tcase_add_checked_fixture(tp, setup, teardown);
+        tcase_add_test(tp, pg_out_of_order_commits_both_indexed);
+        tcase_add_test(tp, pg_lease_is_exclusive_and_reentrant);
+        tcase_set_timeout(tp, 60);
+        suite_add_tcase(pg, tp);
+        if (test_run_suite(pg) != 0)
+            status = 1;
+    }
+    return status;
 }

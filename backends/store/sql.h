@@ -54,6 +54,10 @@ struct sql_ops {
     /* Run after begin_sql in each migration transaction; NULL when
      * begin_sql alone keeps two migrating processes apart. */
     const char *migrate_lock_sql;
+    /* One row, one 0/1 column: whether this connection now holds the
+     * lease whose key is bound to every '?' (see store_driver.lease_try);
+     * NULL when the server has no session locks. */
+    const char *lease_sql;
 
     /* Opens a new connection with the settings in ctx (the driver's own,
      * given to sql_store_open).  *out is owned by the caller
@@ -122,6 +126,7 @@ int sql_store_checkpoint_get(struct store *store, const char *name, uint64_t *ou
                              struct error *err);
 int sql_store_checkpoint_set(struct store *store, const char *name, uint64_t value,
                              struct error *err);
+int sql_store_lease_try(struct store *store, int64_t key, bool *held, struct error *err);
 
 /* The latest schema version the migrations reach. */
 int sql_store_schema_version(void);

@@ -1438,6 +1438,25 @@ int sql_store_checkpoint_set(struct store *store, const char *name, uint64_t val
     return q_run(&q, err) == 0 ? 0 : -1;
 }
 
+int sql_store_lease_try(struct store *store, int64_t key, bool *held, struct error *err)
+{
+    *held = true;
+    struct sql_conn *c = NULL;
+    if (conn_get(store, &c, err) != 0)
+        return -1;
+    if (c->ops->lease_sql == NULL)
+        return 0;
+    struct q q;
+    if (q_prepare(c, c->ops->lease_sql, &q, err) != 0)
+        return -1;
+    for (const char *p = c->ops->lease_sql, *mark; (mark = strchr(p, '?')) != NULL; p = mark + 1)
+        q_int(&q, key, err);
+    int rc = q_step(&q, err);
+    *held = rc == 1 && q_col_int(&q, 0) != 0;
+    q_done(&q);
+    return rc < 0 ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ migrations */
 
 int sql_store_schema_version(void)
