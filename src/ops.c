@@ -1,8 +1,8 @@
 /*
  * ops - the endpoints a load balancer and Prometheus call: liveness
- * (/health/, /healthz), readiness (/readyz: every configured backend
- * answers; with search, also the index lag: outbox changes not yet in the
- * index) and metrics (/metrics).
+ * (/health/, /healthz), readiness (/readyz: the store answers, and which
+ * optional backend does not; with search, also the index lag: outbox
+ * changes not yet in the index) and metrics (/metrics).
  */
 #include "ops.h"
 
@@ -24,6 +24,22 @@ void ops_health(struct app *app, const struct http_request *req, const struct ro
     http_respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* A backend the API can do without: marked unavailable and named in
+ * degraded, so that /readyz still answers 200 (docs/modes.md, "Faults"). */
+static void note_degraded(struct app *app, json_t *backends, json_t *degraded, const char *name,
+                          const struct error *err)
+{
+    json_object_set_new(backends, name, json_string("unavailable"));
+    json_array_append_new(degraded, json_string(name));
+    log_msg(LOG_WARN, "readyz: %s: %s", name, err->message);
+    metrics_count_backend_error(app->metrics, name);
+}
+
+/* Ready: every backend answers.  Degraded (still 200): the store answers
+ * but the cache (requests served uncached) or the search backend (search
+ * endpoints answer 503) does not; a load balancer should keep sending
+ * traffic, a monitor should page.  Unavailable (503): the store, without
+ * which nothing can be answered. */
 void ops_ready(struct app *app, const struct http_request *req, const struct route *route,
                const struct route_params *params, struct http_response *resp)
 {
@@ -31,12 +47,11 @@ void ops_ready(struct app *app, const struct http_request *req, const struct rou
     (void)route;
     (void)params;
     json_t *backends = json_object();
-    bool ready = true;
-    char failed[64] = "";
+    json_t *degraded = json_array();
+    bool store_ok = true;
     struct error err = {0};
     if (app->store == NULL || store_health(app->store, &err) != 0) {
-        ready = false;
-        snprintf(failed, sizeof failed, "store");
+        store_ok = false;
         json_object_set_new(backends, "store", json_string("unavailable"));
         log_msg(LOG_WARN, "readyz: store: %s", app->store == NULL ? "not open" : err.message);
         metrics_count_backend_error(app->metrics, "store");
@@ -45,44 +60,36 @@ void ops_ready(struct app *app, const struct http_request *req, const struct rou
     }
     if (app->cache != NULL) {
         error_clear(&err);
-        if (app->cache->driver->health(app->cache, &err) != 0) {
-            ready = false;
-            snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%scache",
-                     failed[0] ? ", " : "");
-            json_object_set_new(backends, "cache", json_string("unavailable"));
-            log_msg(LOG_WARN, "readyz: cache: %s", err.message);
-            metrics_count_backend_error(app->metrics, "cache");
-        } else {
+        if (app->cache->driver->health(app->cache, &err) != 0)
+            note_degraded(app, backends, degraded, "cache", &err);
+        else
             json_object_set_new(backends, "cache", json_string("ok"));
-        }
     }
     json_t *index_lag = NULL;
     if (app->search != NULL) {
         uint64_t lag = 0;
         error_clear(&err);
-        if (app->search->driver->health(app->search, &err) != 0) {
-            ready = false;
-            snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%ssearch",
-                     failed[0] ? ", " : "");
-            json_object_set_new(backends, "search", json_string("unavailable"));
-            log_msg(LOG_WARN, "readyz: search: %s", err.message);
-            metrics_count_backend_error(app->metrics, "search");
-        } else {
+        if (app->search->driver->health(app->search, &err) != 0)
+            note_degraded(app, backends, degraded, "search", &err);
+        else
             json_object_set_new(backends, "search", json_string("ok"));
-        }
         /* A lagging index still answers (older results), so lag is
          * reported rather than failing readiness. */
         error_clear(&err);
-        if (app->store != NULL && indexer_lag(app->store, &lag, &err) == 0)
+        if (store_ok && indexer_lag(app->store, &lag, &err) == 0)
             index_lag = json_integer((json_int_t)lag);
     }
-    json_t *body =
-        json_pack("{s:s,s:o}", "status", ready ? "ready" : "unavailable", "backends", backends);
+    size_t n_degraded = json_array_size(degraded);
+    const char *status = !store_ok ? "unavailable" : n_degraded > 0 ? "degraded" : "ready";
+    json_t *body = json_pack("{s:s,s:o}", "status", status, "backends", backends);
+    if (body != NULL && n_degraded > 0)
+        json_object_set(body, "degraded", degraded);
+    json_decref(degraded);
     if (index_lag != NULL)
         json_object_set_new(body, "index_lag", index_lag);
-    if (!ready && body != NULL)
-        json_object_set_new(body, "detail", json_sprintf("Backend unavailable: %s.", failed));
-    http_respond_json(resp, ready ? 200 : 503, body);
+    if (!store_ok && body != NULL)
+        json_object_set_new(body, "detail", json_string("Backend unavailable: store."));
+    http_respond_json(resp, store_ok ? 200 : 503, body);
 }
 
 /* The cache's own counters, in the exposition format. */

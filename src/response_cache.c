@@ -6,11 +6,35 @@
  */
 #include "response_cache.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 #define API_PREFIX "/api/v1/"
 #define SEARCH_PREFIX "/api/v1/search/"
+
+/* Whether the cache failed on its last use.  A Redis outage fails every
+ * request; one warning when it starts and one line when it ends say all
+ * there is to say, where a line per request would flood the log.  One
+ * flag for the process: a process has one response cache. */
+static atomic_bool cache_failing;
+
+static void note_failure(const struct error *err)
+{
+    if (!atomic_exchange(&cache_failing, true))
+        log_msg(LOG_WARN, "cache: %s; serving uncached until it answers again",
+                err->message[0] ? err->message : "failed");
+}
+
+static void note_success(void)
+{
+    /* A load first: the common case (no outage) stays a plain read. */
+    if (atomic_load_explicit(&cache_failing, memory_order_relaxed) &&
+        atomic_exchange(&cache_failing, false))
+        log_msg(LOG_INFO, "cache: answering again");
+}
 
 enum response_cache_scope response_cache_scope(const struct route *route,
                                                const struct http_request *req)
@@ -144,13 +168,18 @@ int response_cache_lookup(struct cache *cache, const struct route *route,
      * that commits in between bumps it, so what the handler read is stored
      * under a generation no later lookup asks for. */
     struct error err = {0};
-    if (response_cache_generation(cache, scope, &probe->generation, &err) != 0)
+    if (response_cache_generation(cache, scope, &probe->generation, &err) != 0) {
+        note_failure(&err);
         return 0;
+    }
     char *value = NULL;
     size_t len = 0;
     int rc = cache->driver->get(cache, probe->key, probe->generation, &value, &len, &err);
-    if (rc < 0)
-        return 0; /* the cache is failing: serve uncached, store nothing */
+    if (rc < 0) {
+        note_failure(&err);
+        return 0; /* serve uncached, store nothing */
+    }
+    note_success();
     if (rc == 0) {
         probe->active = true;
         return 0;
@@ -175,6 +204,7 @@ void response_cache_store(struct cache *cache, const struct response_cache_probe
         return;
     struct error err = {0};
     /* ttl 0: the driver's cache.ttl. */
-    (void)cache->driver->set(cache, probe->key, probe->generation, resp->body, resp->body_len, 0,
-                             &err);
+    if (cache->driver->set(cache, probe->key, probe->generation, resp->body, resp->body_len, 0,
+                           &err) != 0)
+        note_failure(&err);
 }

@@ -643,6 +643,21 @@ static const char *bind_failure(const struct sockaddr_storage *addr, socklen_t l
     return why != NULL ? why : "libmicrohttpd could not start (see the log at debug level)";
 }
 
+/* Whether to set SO_REUSEPORT, so that N catalogd processes listen on one
+ * port and the kernel spreads connections among them (docs/operations.md,
+ * "Several processes").  Only when every piece of shared state lives
+ * outside the process: a memory cache would let one process serve what
+ * another's write made stale, and a SQLite store is one host's file.  In
+ * any other setup a second process on the port is a mistake, and failing
+ * with "Address already in use" says so. */
+static bool shares_port(const struct config *cfg)
+{
+    const char *store = config_get(cfg, "store.driver");
+    const char *cache = config_get(cfg, "cache.driver");
+    return store != NULL && strcmp(store, "sqlite") != 0 && cache != NULL &&
+           strcmp(cache, "memory") != 0;
+}
+
 static int signal_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
@@ -765,7 +780,8 @@ int server_run(struct app *app, struct error *err)
     int64_t threads = config_int(cfg, "server.threads");
     struct MHD_Daemon *daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)(shares_port(cfg) ? 1 : 0), MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(threads > 1 ? threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)config_int(cfg, "server.connection_timeout"), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)config_int(cfg, "server.max_connections"), MHD_OPTION_CONNECTION_MEMORY_LIMIT,

@@ -387,3 +387,49 @@ def by_kind(records):
 
 def is_public_run(run):
     return run.get("status") == "published" and not run.get("hidden")
+
+
+# -- normal mode over the fixtures (tests/pg_fixture.sh, tests/redis_fixture.sh) --
+
+def fixture_env(name):
+    """The value a fixture exported; a test run outside its fixture fails
+    here (a test that cannot reach its server fails, it does not skip)."""
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError("%s is not set: run under tests/pg_fixture.sh and "
+                           "tests/redis_fixture.sh (see tests/CMakeLists.txt)" % name)
+    return value
+
+
+def normal_settings(cache_prefix=None, search_url=None):
+    """--set values for mode = normal: the store (and, unless search_url
+    names another database, the pgfts index) in the fixture's PostgreSQL,
+    each Server in its own schema (schema=@path), the cache in the
+    fixture's Redis under a prefix of its own (give two Servers the same
+    prefix to share cache generations)."""
+    prefix = cache_prefix or "e2e-%s:" % os.urandom(6).hex()
+    s = {"mode": "normal", "store.url": fixture_env("CATALOGD_TEST_STORE_URL"),
+         "cache.url": fixture_env("CATALOGD_TEST_REDIS_URL"), "cache.prefix": prefix}
+    if search_url:
+        s["search.url"] = search_url
+    return s
+
+
+def fixture_ctl(env_name, action):
+    """Stops or starts a fixture's server (env_name: PG_FIXTURE_CTL,
+    CATALOGD_TEST_REDIS_CTL, ...); raises when the script fails."""
+    subprocess.run(["sh", fixture_env(env_name), action], check=True, timeout=60,
+                   capture_output=True)
+
+
+def sorted_json(value):
+    """value as canonical bytes: keys sorted, one spelling, for byte-for-byte
+    comparison of two servers' answers."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def full_cli(server, *args, stdin=None):
+    """Runs a catalogd command with every setting of server (not only the
+    store's), for commands that also reach the search index or the cache
+    through settings other than store.*."""
+    return run_cli(list(args) + server.set_args(), stdin=stdin, env=server.env)
