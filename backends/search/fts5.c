@@ -147,6 +147,10 @@ static const char schema[] =
     " enr_start INTEGER, enr_end INTEGER, self_paced INTEGER NOT NULL, hit TEXT NOT NULL,"
     " digest TEXT NOT NULL DEFAULT '', UNIQUE(content, key));"
     "CREATE INDEX IF NOT EXISTS docs_start ON docs(start);"
+    /* What the memory copy loads, so a load reads this index instead of
+     * every row with its hit JSON (25 ms instead of 0.2-3 s for 175k). */
+    "CREATE INDEX IF NOT EXISTS docs_load ON docs(id, content, public, start, end_, enr_start,"
+    " enr_end, self_paced);"
     "CREATE TABLE IF NOT EXISTS facets(doc INTEGER NOT NULL, field INTEGER NOT NULL,"
     " value TEXT NOT NULL, PRIMARY KEY(doc, field, value)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS facets_value ON facets(field, value);"
@@ -738,7 +742,7 @@ static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
     int rc = 0, step;
     if (sqlite3_prepare_v2(db,
                            "SELECT id, content, public, start, end_, enr_start, enr_end,"
-                           " self_paced FROM docs ORDER BY id",
+                           " self_paced FROM docs INDEXED BY docs_load ORDER BY id",
                            -1, &d, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT doc, field, value FROM facets ORDER BY doc", -1, &f, NULL) !=
             SQLITE_OK) {
