@@ -103,7 +103,8 @@ static void above_prune(uint64_t watermark)
 {
     pthread_mutex_lock(&above_lock);
     size_t k = above_find(watermark + 1);
-    memmove(above.v, above.v + k, (above.n - k) * sizeof *above.v);
+    if (k > 0) /* above.v may still be NULL */
+        memmove(above.v, above.v + k, (above.n - k) * sizeof *above.v);
     above.n -= k;
     pthread_mutex_unlock(&above_lock);
 }
@@ -154,7 +155,8 @@ static uint64_t above_advance(uint64_t watermark, double now)
             watermark = above.v[k].id;
         k++;
     }
-    memmove(above.v, above.v + k, (above.n - k) * sizeof *above.v);
+    if (k > 0)
+        memmove(above.v, above.v + k, (above.n - k) * sizeof *above.v);
     above.n -= k;
     pthread_mutex_unlock(&above_lock);
     return watermark;
