@@ -382,6 +382,31 @@ START_TEST(incremental_equals_fresh_load)
 }
 END_TEST
 
+/* Typeahead ranked in memory gives the first entries of the SQL answer
+ * (a limit past 20,000 is answered by SQL). */
+START_TEST(typeahead_in_memory_equals_sql)
+{
+    put_ranked_catalog();
+    const char *prefixes[] = {"cou", "py", "python c", "mit", "k1"};
+    for (size_t p = 0; p < 5; p++)
+        for (int pub = 0; pub < 2; pub++) {
+            json_t *ref = NULL, *got = NULL;
+            struct error err = {0};
+            ck_assert_int_eq(a->driver->suggest(a, prefixes[p], 20001, pub, &ref, &err), 0);
+            ck_assert_int_eq(a->driver->suggest(a, prefixes[p], 4, pub, &got, &err), 0);
+            json_t *rl = json_object_get(ref, "courserun"), *gl = json_object_get(got, "courserun");
+            ck_assert_uint_gt(json_array_size(rl), 0);
+            ck_assert_uint_eq(json_array_size(gl),
+                              json_array_size(rl) < 4 ? json_array_size(rl) : 4);
+            for (size_t i = 0; i < json_array_size(gl); i++)
+                ck_assert_msg(json_equal(json_array_get(gl, i), json_array_get(rl, i)),
+                              "prefix %s public %d entry %zu differs", prefixes[p], pub, i);
+            json_decref(ref);
+            json_decref(got);
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("search_fts5_memo");
@@ -394,6 +419,7 @@ int main(void)
     tcase_add_test(tc, picks_and_bad_requests);
     tcase_add_test(tc, page_in_memory_equals_sql);
     tcase_add_test(tc, incremental_equals_fresh_load);
+    tcase_add_test(tc, typeahead_in_memory_equals_sql);
     suite_add_tcase(suite, tc);
     return test_run_suite(suite);
 }

@@ -1758,6 +1758,80 @@ static int fts5_health(struct search *search, struct error *err)
     return fts5_count(search, &n, err);
 }
 
+/* Typeahead from one FTS5 pass over every content type, filtered by the
+ * memory copy and ranked as the SQL below would; *done false (lists left
+ * empty) when a cut is too tied or limit too large. */
+static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, bool public_only,
+                             json_t *out, bool *done, struct error *err)
+{
+    struct match *matches = NULL;
+    size_t n = 0, cap = 0;
+    struct tally t[SEARCH_CONTENT_COUNT] = {{0}};
+    sqlite3_stmt *st = NULL;
+    int rc = meta_refresh(fx, err), step = SQLITE_DONE;
+    *done = false;
+    if (rc == 0 && sqlite3_prepare_v2(fx->db,
+                                      "SELECT rowid, bm25(fts, 10.0, 0.0, 0.0, 3.0, 5.0, 0.0)"
+                                      " FROM fts WHERE fts MATCH ?",
+                                      -1, &st, NULL) != SQLITE_OK)
+        rc = db_error(fx->db, err, "suggest");
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (!grow((void **)&matches, &cap, n + 1, sizeof *matches)) {
+                rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+                break;
+            }
+            matches[n++] =
+                (struct match){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
+        }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = db_error(fx->db, err, "suggest");
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && n > 1)
+        qsort(matches, n, sizeof *matches, cmp_match);
+    for (int c = 0; rc == 0 && n > 0 && c < SEARCH_CONTENT_COUNT; c++)
+        if ((t[c].cands = malloc(n * sizeof *t[c].cands)) == NULL)
+            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    const struct meta *m = &fx->meta;
+    for (size_t i = 0, j = 0; rc == 0 && i < n && j < m->n_docs; i++) {
+        while (j < m->n_docs && m->docs[j].id < matches[i].id)
+            j++;
+        const struct meta_doc *d = j < m->n_docs ? &m->docs[j] : NULL;
+        if (d == NULL || d->id != matches[i].id || (d->flags & M_DEAD) ||
+            (public_only && !(d->flags & M_PUBLIC)) || d->content >= SEARCH_CONTENT_COUNT)
+            continue;
+        struct tally *tc = &t[d->content];
+        tc->cands[tc->n_cands++] = (struct cand){d->id, -matches[i].rank, NULL};
+    }
+    free(matches);
+    bool all_done = rc == 0;
+    for (int c = 0; rc == 0 && all_done && c < SEARCH_CONTENT_COUNT; c++) {
+        struct search_request rq = {.limit = limit};
+        json_t *hits = json_array();
+        bool done_c = false;
+        if (hits == NULL)
+            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+        else if (t[c].n_cands > 0)
+            rc = page_from_cands(fx, &rq, &t[c], hits, &done_c, err);
+        else
+            done_c = true;
+        all_done = done_c;
+        json_t *list = json_object_get(out, content_names[c]);
+        for (size_t i = 0; rc == 0 && i < json_array_size(hits); i++)
+            json_array_append(list, json_object_get(json_array_get(hits, i), "doc"));
+        json_decref(hits);
+    }
+    for (int c = 0; c < SEARCH_CONTENT_COUNT; c++) {
+        free(t[c].cands);
+        if (!all_done || rc != 0)
+            json_array_clear(json_object_get(out, content_names[c]));
+    }
+    *done = rc == 0 && all_done;
+    return rc;
+}
+
 static int fts5_suggest(struct search *search, const char *prefix, size_t limit, bool public_only,
                         json_t **out, struct error *err)
 {
@@ -1797,9 +1871,14 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
         json_decref(*out), *out = NULL;
         return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     }
-    int rc = 0;
     pthread_mutex_lock(&fx->lock);
-    for (int c = 0; rc == 0 && c < SEARCH_CONTENT_COUNT; c++) {
+    /* One read transaction, as for queries; a rebuild already holds one. */
+    bool done = false;
+    int rc = fx->rebuilding ? 0 : exec(fx->db, "BEGIN", err);
+    bool in_txn = rc == 0 && !fx->rebuilding;
+    if (rc == 0)
+        rc = suggest_in_memory(fx, expr.buf, limit, public_only, *out, &done, err);
+    for (int c = 0; rc == 0 && !done && c < SEARCH_CONTENT_COUNT; c++) {
         sqlite3_stmt *st = NULL;
         const char *sql = public_only
                               ? "SELECT d.hit FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
@@ -1825,6 +1904,8 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
             rc = db_error(fx->db, err, "suggest");
         sqlite3_finalize(st);
     }
+    if (in_txn)
+        sqlite3_exec(fx->db, "COMMIT", NULL, NULL, NULL);
     pthread_mutex_unlock(&fx->lock);
     sql_free(&expr);
     if (rc != 0) {
