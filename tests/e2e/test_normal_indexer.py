@@ -81,23 +81,29 @@ class NormalIndexer(unittest.TestCase):
     def test_search_down_then_up_the_indexer_catches_up(self):
         url = fixture_env("CATALOGD_TEST_SEARCH_URL") + "?schema=@path"
         s = self.server(**{"search.url": url, "store.connect_timeout": "2s",
-                           "search.wait_timeout": "300ms", "search.retry_min": "50ms",
-                           "search.retry_max": "500ms"}).start()
+                           "search.wait_for_index": "true", "search.wait_timeout": "300ms",
+                           "search.retry_min": "50ms", "search.retry_max": "500ms"}).start()
         self.assertGreater(self.count(s, "data"), 0)
         fixture_ctl("CATALOGD_TEST_SEARCH_CTL", "stop")
         self.search_down = True
         started = time.monotonic()
-        r = self.patch_title(s, "Zymurgy for beginners", "wait_for_index=1")
+        # search.wait_for_index: every write waits, no parameter needed.
+        r = self.patch_title(s, "Zymurgy for beginners")
         # The write stands; it says it is not searchable yet, within about
         # the wait timeout.
         self.assertEqual(r.json.get("_index"), "pending", r)
         self.assertLess(time.monotonic() - started, 5)
+        # ?wait_for_index=0 opts out: answered at commit, nothing claimed.
+        r = s.api("PATCH", "courses/AldenX+BIO101/?wait_for_index=0",
+                  body={"title": "Zymurgy, advanced"})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("_index", r.json, r)
         self.assertEqual(s.api("GET", COURSE).json["title"], "Zymurgy for beginners")
         ready = s.request("GET", "/readyz").json
         self.assertGreaterEqual(ready.get("index_lag", 0), 1, ready)
         self.bring_back()
-        self.until("the write made while search was down is indexed",
-                   lambda: self.count(s, "zymurgy") == 1, 60)
+        self.until("the writes made while search was down are indexed",
+                   lambda: self.count(s, "zymurgy") == 2, 60)
         self.until("readyz shows no lag",
                    lambda: s.request("GET", "/readyz").json.get("index_lag") == 0, 30)
         self.assertIn("indexer: pass failed", self.log(s))
