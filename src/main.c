@@ -39,6 +39,7 @@ struct command_line {
     bool version;
     bool skip_invalid;
     const char *output;
+    const char *from, *to; /* copy: the source's and the target's config files */
 };
 
 struct command {
@@ -199,6 +200,51 @@ static void print_import_summary(const struct import_summary *summary)
     fprintf(stderr, "%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
 }
 
+/* Imports the JSON Lines in `in` into cl's store and brings the index and
+ * the cache in step; what names the command in messages. */
+static int import_stream(const struct command_line *cl, FILE *in, const char *name,
+                         const char *what)
+{
+    struct config *config = NULL;
+    struct store *store = NULL;
+    int status = open_store(cl, &config, &store);
+    if (status != EXIT_OK)
+        return status;
+    struct search *search = NULL;
+    struct cache *cache = NULL;
+    status = open_derived(config, false, &search, &cache);
+    if (status != EXIT_OK) {
+        close_store(config, store);
+        return status;
+    }
+    struct import_options options = {.skip_invalid = cl->skip_invalid,
+                                     .progress = isatty(STDERR_FILENO) != 0};
+    struct import_summary summary = {0};
+    struct error err = {0};
+    if (catalog_import(store, in, name, &options, stderr, &summary, &err) != 0) {
+        fprintf(stderr, "catalogd %s: %s\n", what, err.message);
+        fprintf(stderr, "catalogd %s: nothing was written\n", what);
+        status = EXIT_FAILED;
+    } else {
+        print_import_summary(&summary);
+        if (summary.invalid > 0)
+            status = EXIT_FAILED;
+        /* The import is committed: index it (in batches of the outbox) and
+         * let every process drop what it cached before. */
+        if (after_commit(store, search, cache, &err) != 0) {
+            fprintf(stderr,
+                    "catalogd %s: the records are written but not all indexed yet: %s\n"
+                    "catalogd %s: the next serve, write or verify applies the rest\n",
+                    what, err.message, what);
+            status = EXIT_FAILED;
+        }
+    }
+    search_close(search);
+    cache_close(cache);
+    close_store(config, store);
+    return status;
+}
+
 static int run_import(struct command_line *cl)
 {
     if (cl->n_positional != 1) {
@@ -211,50 +257,53 @@ static int run_import(struct command_line *cl)
         fprintf(stderr, "catalogd import: %s: %s\n", path, strerror(errno));
         return EXIT_FAILED;
     }
-    struct config *config = NULL;
-    struct store *store = NULL;
-    int status = open_store(cl, &config, &store);
-    if (status != EXIT_OK) {
-        if (in != stdin)
-            fclose(in);
-        return status;
-    }
-    struct search *search = NULL;
-    struct cache *cache = NULL;
-    status = open_derived(config, false, &search, &cache);
-    if (status != EXIT_OK) {
-        if (in != stdin)
-            fclose(in);
-        close_store(config, store);
-        return status;
-    }
-    struct import_options options = {.skip_invalid = cl->skip_invalid,
-                                     .progress = isatty(STDERR_FILENO) != 0};
-    struct import_summary summary = {0};
-    struct error err = {0};
-    if (catalog_import(store, in, path, &options, stderr, &summary, &err) != 0) {
-        fprintf(stderr, "catalogd import: %s\n", err.message);
-        fprintf(stderr, "catalogd import: nothing was written\n");
-        status = EXIT_FAILED;
-    } else {
-        print_import_summary(&summary);
-        if (summary.invalid > 0)
-            status = EXIT_FAILED;
-        /* The import is committed: index it (in batches of the outbox) and
-         * let every process drop what it cached before. */
-        if (after_commit(store, search, cache, &err) != 0) {
-            fprintf(stderr,
-                    "catalogd import: the records are written but not all indexed yet: %s\n"
-                    "catalogd import: the next serve, write or verify applies the rest\n",
-                    err.message);
-            status = EXIT_FAILED;
-        }
-    }
+    int status = import_stream(cl, in, path, "import");
     if (in != stdin)
         fclose(in);
-    search_close(search);
-    cache_close(cache);
+    return status;
+}
+
+/* copy: export from --from's store into an unnamed temporary file, then
+ * import that into --to's store, as export and import would by hand (the
+ * upgrade path of docs/operations.md).  The source is read whole and
+ * closed before the target is opened. */
+static int run_copy(struct command_line *cl)
+{
+    if (cl->from == NULL || cl->to == NULL || cl->n_positional != 0 || cl->config_file != NULL) {
+        fprintf(stderr, "catalogd copy: expected --from A.conf --to B.conf (and no --config)\n");
+        return EXIT_USAGE;
+    }
+    FILE *tmp = tmpfile();
+    if (tmp == NULL) {
+        fprintf(stderr, "catalogd copy: temporary file: %s\n", strerror(errno));
+        return EXIT_FAILED;
+    }
+    /* --set overrides apply to the target only. */
+    struct command_line src = *cl;
+    src.config_file = cl->from;
+    src.n_sets = 0;
+    struct config *config = NULL;
+    struct store *store = NULL;
+    int status = open_store(&src, &config, &store);
+    if (status != EXIT_OK) {
+        fclose(tmp);
+        return status;
+    }
+    struct error err = {0};
+    if (catalog_export(store, tmp, &err) != 0) {
+        fprintf(stderr, "catalogd copy: reading %s: %s\n", cl->from, err.message);
+        status = EXIT_FAILED;
+    } else if (fflush(tmp) != 0 || fseek(tmp, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "catalogd copy: temporary file: %s\n", strerror(errno));
+        status = EXIT_FAILED;
+    }
     close_store(config, store);
+    if (status == EXIT_OK) {
+        struct command_line dst = *cl;
+        dst.config_file = cl->to;
+        status = import_stream(&dst, tmp, cl->from, "copy");
+    }
+    fclose(tmp);
     return status;
 }
 
@@ -423,6 +472,9 @@ static const struct command commands[] = {
      run_import},
     {"export", "catalogd export [--output FILE] [options]",
      "write every record as JSON Lines (standard output by default)", run_export},
+    {"copy", "catalogd copy --from A.conf --to B.conf [--set ...]",
+     "copy every record from A's store into B's (export, then import; --set applies to B)",
+     run_copy},
     {"reindex", "catalogd reindex [options]",
      "rebuild the search index from the store (searches keep working meanwhile)", run_reindex},
     {"verify", "catalogd verify [options]",
@@ -455,6 +507,9 @@ static void print_command_help(const struct command *cmd)
         printf("  --skip-invalid            write the valid lines, report each invalid one\n");
     if (strcmp(cmd->name, "export") == 0)
         printf("  --output FILE             write to FILE instead of standard output\n");
+    if (strcmp(cmd->name, "copy") == 0)
+        printf("  --from FILE               the source's configuration\n"
+               "  --to FILE                 the target's configuration\n");
 }
 
 static const struct command *find_command(int argc, char **argv, int *consumed)
@@ -516,6 +571,12 @@ static int parse_options(const struct command *cmd, int argc, char **argv, int s
             if ((value = option_value("--output", argc, argv, &i)) == NULL)
                 goto missing;
             cl->output = value;
+        } else if ((is_option(arg, "--from") || is_option(arg, "--to")) &&
+                   strcmp(cmd->name, "copy") == 0) {
+            bool from = is_option(arg, "--from");
+            if ((value = option_value(from ? "--from" : "--to", argc, argv, &i)) == NULL)
+                goto missing;
+            *(from ? &cl->from : &cl->to) = value;
         } else if (strcmp(arg, "--skip-invalid") == 0 && strcmp(cmd->name, "import") == 0) {
             cl->skip_invalid = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {
