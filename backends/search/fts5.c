@@ -1180,8 +1180,8 @@ static int read_cand(sqlite3 *db, sqlite3_stmt *st, sqlite3_int64 id, struct err
 }
 
 /* The relevance page from the ranked candidates, as run_hits would give
- * it, reading titles only for the hits at or above the page's lowest
- * score and the hit JSON only for the page.  *done is false (and nothing
+ * it, reading titles only for runs of tied scores that reach the page and
+ * the hit JSON only for the page.  *done is false (and nothing
  * added) when the page is too deep or the cut too tied: run_hits then. */
 static int page_from_cands(struct fts5 *fx, const struct search_request *rq, struct tally *t,
                            json_t *hits, bool *done, struct error *err)
@@ -1212,14 +1212,24 @@ static int page_from_cands(struct fts5 *fx, const struct search_request *rq, str
         sqlite3_prepare_v2(fx->db, "SELECT content, key, hit FROM docs WHERE id = ?", -1, &hit,
                            NULL) != SQLITE_OK)
         rc = db_error(fx->db, err, "page");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = read_cand(fx->db, title, t->cands[i].id, err);
-        if (rc == 0 &&
-            (t->cands[i].title = strdup((const char *)sqlite3_column_text(title, 0))) == NULL)
-            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-    }
+    /* By score (then id) first; titles matter only inside a run of equal
+     * scores that reaches the page, so only those are read. */
     if (rc == 0)
         qsort(t->cands, n, sizeof *t->cands, cmp_cand);
+    for (size_t at = 0, end; rc == 0 && at < n && at < k; at = end) {
+        for (end = at + 1; end < n && t->cands[end].score == t->cands[at].score; end++)
+            ;
+        if (end - at < 2)
+            continue;
+        for (size_t i = at; rc == 0 && i < end; i++) {
+            rc = read_cand(fx->db, title, t->cands[i].id, err);
+            if (rc == 0 &&
+                (t->cands[i].title = strdup((const char *)sqlite3_column_text(title, 0))) == NULL)
+                rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+        }
+        if (rc == 0)
+            qsort(t->cands + at, end - at, sizeof *t->cands, cmp_cand);
+    }
     for (size_t i = rq->offset; rc == 0 && i < n && i < k; i++) {
         rc = read_cand(fx->db, hit, t->cands[i].id, err);
         if (rc != 0)
