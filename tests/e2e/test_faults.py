@@ -7,8 +7,10 @@ as CATALOGD_TEST_SEARCH_URL and CATALOGD_TEST_SEARCH_CTL: the search
 index's database) and tests/redis_fixture.sh; see tests/CMakeLists.txt.
 """
 
+import subprocess
 import time
 import unittest
+import urllib.parse
 
 from harness import (SAMPLE_CATALOG, Server, fixture_ctl, fixture_env, full_cli,
                      normal_settings)
@@ -115,6 +117,41 @@ class RedisDown(Fault):
         self.assertNotIn("degraded", ready.json)
         self.assertIn("cache: answering again", self.log(s))
         self.assertEqual(self.log(s).count(UNCACHED_WARNING), 1)
+        self.assertEqual(s.stop(), 0)
+
+
+class RedisUnreachableButKeepingItsData(Fault):
+    """Redis stalls (CLIENT PAUSE) rather than restarts: entries cached
+    before the stall are still in it afterwards, under a generation the
+    write made meanwhile could not bump.  The outage epoch must keep them
+    from being served."""
+
+    def redis_cli(self, *args):
+        url = urllib.parse.urlsplit(fixture_env("CATALOGD_TEST_REDIS_URL"))
+        subprocess.run(["redis-cli", "-h", url.hostname, "-p", str(url.port)] + list(args),
+                       check=True, capture_output=True, timeout=10)
+
+    def test_entries_from_before_a_stall_are_not_served_after_it(self):
+        s = self.start_server(**{"cache.command_timeout": "100ms"})
+        before = s.get_json(COURSE)["title"]
+        self.until("the course is cached", lambda: s.api("GET", COURSE).header("X-Cache") ==
+                   "hit")
+        self.redis_cli("CLIENT", "PAUSE", "1500", "ALL")
+        t0 = time.monotonic()
+        r = s.api("PATCH", COURSE, body={"title": before + " (stalled)"})
+        self.assertEqual(r.status, 200, r)
+        time.sleep(max(0, 1.7 - (time.monotonic() - t0)))
+        # The stall did cost the write its bump (else this proves nothing).
+        self.assertIn("cannot bump the catalog generation", self.log(s))
+        # The entry from before the stall is still in Redis under the
+        # generation it was stored at; it is never served again.
+        def fresh_and_cached():
+            r = s.api("GET", COURSE)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["title"], before + " (stalled)", r.header("X-Cache"))
+            return r.header("X-Cache") == "hit"
+
+        self.until("a cache hit after the stall", fresh_and_cached, seconds=20)
         self.assertEqual(s.stop(), 0)
 
 
