@@ -34,6 +34,7 @@
 
 #include "clock.h"
 #include "search.h"
+#include "doc_fields.h"
 #include "search_query.h"
 
 #define SOON_SECONDS (60 * 24 * 3600)
@@ -118,8 +119,6 @@ struct fts5 {
     bool rebuilding;  /* inside rebuild_begin: writes join its transaction */
     struct meta meta; /* under lock */
 };
-
-static const char *const content_names[SEARCH_CONTENT_COUNT] = {"course", "courserun", "program"};
 
 enum facet_field {
     F_ORGANIZATIONS,
@@ -611,7 +610,7 @@ static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hi
         int content = sqlite3_column_int(st, 0);
         if (rq->keys_only) {
             json_t *hit = json_pack("{s:s, s:s}", "content_type",
-                                    content_names[content % SEARCH_CONTENT_COUNT], "key",
+                                    search_content_names[content % SEARCH_CONTENT_COUNT], "key",
                                     (const char *)sqlite3_column_text(st, 1));
             if (hit == NULL || json_array_append_new(hits, hit) != 0) {
                 sqlite3_finalize(st);
@@ -621,7 +620,7 @@ static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hi
         }
         json_t *doc = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
         json_t *hit = json_pack("{s:s, s:s, s:f, s:o}", "content_type",
-                                content_names[content % SEARCH_CONTENT_COUNT], "key",
+                                search_content_names[content % SEARCH_CONTENT_COUNT], "key",
                                 (const char *)sqlite3_column_text(st, 1), "score",
                                 sqlite3_column_double(st, 3), "doc", doc ? doc : json_object());
         if (hit == NULL || json_array_append_new(hits, hit) != 0) {
@@ -1242,12 +1241,12 @@ static int page_from_cands(struct fts5 *fx, const struct search_request *rq, str
                 doc = json_object();
         }
         json_t *h = rq->keys_only ? json_pack("{s:s, s:s}", "content_type",
-                                              content_names[content % SEARCH_CONTENT_COUNT], "key",
-                                              (const char *)sqlite3_column_text(hit, 1))
+                                              search_content_names[content % SEARCH_CONTENT_COUNT],
+                                              "key", (const char *)sqlite3_column_text(hit, 1))
                                   : json_pack("{s:s, s:s, s:f, s:o}", "content_type",
-                                              content_names[content % SEARCH_CONTENT_COUNT], "key",
-                                              (const char *)sqlite3_column_text(hit, 1), "score",
-                                              t->cands[i].score, "doc", doc);
+                                              search_content_names[content % SEARCH_CONTENT_COUNT],
+                                              "key", (const char *)sqlite3_column_text(hit, 1),
+                                              "score", t->cands[i].score, "doc", doc);
         if (h == NULL || json_array_append_new(hits, h) != 0)
             rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     }
@@ -1344,47 +1343,6 @@ static int exec(sqlite3 *db, const char *sql, struct error *err)
     return 0;
 }
 
-static int content_of(const char *name)
-{
-    for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
-        if (name && strcmp(name, content_names[c]) == 0)
-            return c;
-    return -1;
-}
-
-/* Optional string member: absent or null gives NULL; any other type is
- * an error. */
-static int opt_string(const json_t *doc, size_t i, const char *name, const char **out,
-                      struct error *err)
-{
-    const json_t *v = json_object_get(doc, name);
-    *out = NULL;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_string(v))
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s: expected a string", i,
-                               name);
-    *out = json_string_value(v);
-    return 0;
-}
-
-static int opt_strings(const json_t *doc, size_t i, const char *name, const json_t **out,
-                       struct error *err)
-{
-    const json_t *v = json_object_get(doc, name);
-    *out = NULL;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_array(v))
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s: expected a list", i, name);
-    for (size_t k = 0; k < json_array_size(v); k++)
-        if (!json_is_string(json_array_get(v, k)))
-            return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s[%zu]: expected a string",
-                                   i, name, k);
-    *out = v;
-    return 0;
-}
-
 static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt *st, int col,
                     struct meta_doc *md, struct error *err)
 {
@@ -1392,7 +1350,7 @@ static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt 
     sqlite3_int64 *slots[] = {&md->start, &md->end, &md->enr_start, &md->enr_end};
     const char *text;
     time_t t;
-    if (opt_string(doc, i, name, &text, err) != 0)
+    if (search_doc_string(doc, i, name, &text, err) != 0)
         return -1;
     if (text == NULL)
         return sqlite3_bind_null(st, col), 0;
@@ -1425,18 +1383,6 @@ static char *join_lists(const json_t *a, const json_t *b)
             strcat(out, json_string_value(json_array_get(lists[l], k)));
         }
     return out;
-}
-
-static bool is_public(int content, const char *status, bool hidden)
-{
-    switch (content) {
-    case SEARCH_COURSE_RUN:
-        return status && strcmp(status, "published") == 0 && !hidden;
-    case SEARCH_PROGRAM:
-        return status && (strcmp(status, "active") == 0 || strcmp(status, "retired") == 0);
-    default:
-        return (status == NULL || strcmp(status, "published") == 0) && !hidden;
-    }
 }
 
 struct writer {
@@ -1556,19 +1502,21 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     const json_t *orgs, *organizations, *subjects, *seats;
     if (!json_is_object(doc))
         return error_set_field(err, ERR_INVALID, "docs", "docs[%zu]: expected an object", i);
-    if (opt_string(doc, i, "content_type", &ctype, err) || opt_string(doc, i, "key", &key, err) ||
-        opt_string(doc, i, "title", &title, err) ||
-        opt_string(doc, i, "short_description", &shortd, err) ||
-        opt_string(doc, i, "full_description", &fulld, err) ||
-        opt_string(doc, i, "level_type", &level, err) ||
-        opt_string(doc, i, "language", &lang, err) ||
-        opt_string(doc, i, "pacing_type", &pacing, err) ||
-        opt_string(doc, i, "status", &status, err) || opt_strings(doc, i, "orgs", &orgs, err) ||
-        opt_strings(doc, i, "organizations", &organizations, err) ||
-        opt_strings(doc, i, "subjects", &subjects, err) ||
-        opt_strings(doc, i, "seat_types", &seats, err))
+    if (search_doc_string(doc, i, "content_type", &ctype, err) ||
+        search_doc_string(doc, i, "key", &key, err) ||
+        search_doc_string(doc, i, "title", &title, err) ||
+        search_doc_string(doc, i, "short_description", &shortd, err) ||
+        search_doc_string(doc, i, "full_description", &fulld, err) ||
+        search_doc_string(doc, i, "level_type", &level, err) ||
+        search_doc_string(doc, i, "language", &lang, err) ||
+        search_doc_string(doc, i, "pacing_type", &pacing, err) ||
+        search_doc_string(doc, i, "status", &status, err) ||
+        search_doc_strings(doc, i, "orgs", &orgs, err) ||
+        search_doc_strings(doc, i, "organizations", &organizations, err) ||
+        search_doc_strings(doc, i, "subjects", &subjects, err) ||
+        search_doc_strings(doc, i, "seat_types", &seats, err))
         return -1;
-    int content = content_of(ctype);
+    int content = search_content_of(ctype);
     if (content < 0)
         return error_set_field(err, ERR_INVALID, "docs",
                                "docs[%zu].content_type: expected course, courserun or program", i);
@@ -1603,7 +1551,7 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     }
     sqlite3_bind_int(st, 1, content);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, is_public(content, status, json_is_true(hidden)));
+    sqlite3_bind_int(st, 3, search_doc_is_public(content, status, json_is_true(hidden)));
     sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 9, pacing && strcmp(pacing, "self_paced") == 0);
     sqlite3_bind_text(st, 10, hit_text, -1, free);
@@ -1614,7 +1562,7 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     sqlite3_int64 id = sqlite3_last_insert_rowid(w->db);
     struct log_op *op = rc == 0 ? log_push(w, true, id) : NULL;
     if (op != NULL) {
-        if (is_public(content, status, json_is_true(hidden)))
+        if (search_doc_is_public(content, status, json_is_true(hidden)))
             md.flags |= M_PUBLIC;
         if (pacing && strcmp(pacing, "self_paced") == 0)
             md.flags |= M_SELF_PACED;
@@ -1828,7 +1776,7 @@ static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, b
         else
             done_c = true;
         all_done = done_c;
-        json_t *list = json_object_get(out, content_names[c]);
+        json_t *list = json_object_get(out, search_content_names[c]);
         for (size_t i = 0; rc == 0 && i < json_array_size(hits); i++)
             json_array_append(list, json_object_get(json_array_get(hits, i), "doc"));
         json_decref(hits);
@@ -1836,7 +1784,7 @@ static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, b
     for (int c = 0; c < SEARCH_CONTENT_COUNT; c++) {
         free(t[c].cands);
         if (!all_done || rc != 0)
-            json_array_clear(json_object_get(out, content_names[c]));
+            json_array_clear(json_object_get(out, search_content_names[c]));
     }
     *done = rc == 0 && all_done;
     return rc;
@@ -1904,7 +1852,7 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
         sqlite3_bind_text(st, 1, expr.buf, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, c);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-        json_t *list = json_object_get(*out, content_names[c]);
+        json_t *list = json_object_get(*out, search_content_names[c]);
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             json_t *hit = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
@@ -1974,7 +1922,7 @@ static int fts5_digests(struct search *search, json_t **out, struct error *err)
             int content = sqlite3_column_int(st, 0);
             if (content < 0 || content >= SEARCH_CONTENT_COUNT)
                 continue;
-            json_object_set_new(json_object_get(*out, content_names[content]),
+            json_object_set_new(json_object_get(*out, search_content_names[content]),
                                 (const char *)sqlite3_column_text(st, 1),
                                 json_string((const char *)sqlite3_column_text(st, 2)));
         }

@@ -43,6 +43,7 @@
 
 #include "clock.h"
 #include "search.h"
+#include "doc_fields.h"
 #include "search_query.h"
 
 #define SOON_SECONDS (60 * 24 * 3600)
@@ -66,8 +67,6 @@ static const char schema_sql[] =
     " tsv tsvector NOT NULL, PRIMARY KEY (content, key));"
     "CREATE INDEX IF NOT EXISTS search_docs_tsv ON search_docs USING gin (tsv);"
     "CREATE INDEX IF NOT EXISTS search_docs_start ON search_docs (start);";
-
-static const char *const content_names[SEARCH_CONTENT_COUNT] = {"course", "courserun", "program"};
 
 /* The statements whose text never varies, prepared on every connection as
  * it is made (or reset), so each call sends only a name and parameters.
@@ -373,57 +372,6 @@ static int run_cmd(struct lease *l, const char *sql, struct error *err)
 
 /* ---- documents to rows ---- */
 
-static int content_of(const char *name)
-{
-    for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
-        if (name && strcmp(name, content_names[c]) == 0)
-            return c;
-    return -1;
-}
-
-static int opt_string(const json_t *doc, size_t i, const char *name, const char **out,
-                      struct error *err)
-{
-    const json_t *v = json_object_get(doc, name);
-    *out = NULL;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_string(v))
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s: expected a string", i,
-                               name);
-    *out = json_string_value(v);
-    return 0;
-}
-
-static int opt_strings(const json_t *doc, size_t i, const char *name, const json_t **out,
-                       struct error *err)
-{
-    const json_t *v = json_object_get(doc, name);
-    *out = NULL;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_array(v))
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s: expected a list", i, name);
-    for (size_t k = 0; k < json_array_size(v); k++)
-        if (!json_is_string(json_array_get(v, k)))
-            return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].%s[%zu]: expected a string",
-                                   i, name, k);
-    *out = v;
-    return 0;
-}
-
-static bool is_public(int content, const char *status, bool hidden)
-{
-    switch (content) {
-    case SEARCH_COURSE_RUN:
-        return status && strcmp(status, "published") == 0 && !hidden;
-    case SEARCH_PROGRAM:
-        return status && (strcmp(status, "active") == 0 || strcmp(status, "retired") == 0);
-    default:
-        return (status == NULL || strcmp(status, "published") == 0) && !hidden;
-    }
-}
-
 /* Builds the tsvector literal, field by field. */
 struct vector {
     struct buf b;
@@ -490,7 +438,7 @@ static int opt_epoch(const json_t *doc, size_t i, const char *name, json_t **out
     const char *text;
     time_t t;
     *out = NULL;
-    if (opt_string(doc, i, name, &text, err) != 0)
+    if (search_doc_string(doc, i, name, &text, err) != 0)
         return -1;
     if (text == NULL) {
         *out = json_null();
@@ -516,19 +464,21 @@ static int rows_add(json_t *rows, const json_t *doc, size_t i, struct error *err
     const json_t *orgs, *organizations, *subjects, *seats;
     if (!json_is_object(doc))
         return error_set_field(err, ERR_INVALID, "docs", "docs[%zu]: expected an object", i);
-    if (opt_string(doc, i, "content_type", &ctype, err) || opt_string(doc, i, "key", &key, err) ||
-        opt_string(doc, i, "title", &title, err) ||
-        opt_string(doc, i, "short_description", &shortd, err) ||
-        opt_string(doc, i, "full_description", &fulld, err) ||
-        opt_string(doc, i, "level_type", &level, err) ||
-        opt_string(doc, i, "language", &lang, err) ||
-        opt_string(doc, i, "pacing_type", &pacing, err) ||
-        opt_string(doc, i, "status", &status, err) || opt_strings(doc, i, "orgs", &orgs, err) ||
-        opt_strings(doc, i, "organizations", &organizations, err) ||
-        opt_strings(doc, i, "subjects", &subjects, err) ||
-        opt_strings(doc, i, "seat_types", &seats, err))
+    if (search_doc_string(doc, i, "content_type", &ctype, err) ||
+        search_doc_string(doc, i, "key", &key, err) ||
+        search_doc_string(doc, i, "title", &title, err) ||
+        search_doc_string(doc, i, "short_description", &shortd, err) ||
+        search_doc_string(doc, i, "full_description", &fulld, err) ||
+        search_doc_string(doc, i, "level_type", &level, err) ||
+        search_doc_string(doc, i, "language", &lang, err) ||
+        search_doc_string(doc, i, "pacing_type", &pacing, err) ||
+        search_doc_string(doc, i, "status", &status, err) ||
+        search_doc_strings(doc, i, "orgs", &orgs, err) ||
+        search_doc_strings(doc, i, "organizations", &organizations, err) ||
+        search_doc_strings(doc, i, "subjects", &subjects, err) ||
+        search_doc_strings(doc, i, "seat_types", &seats, err))
         return -1;
-    int content = content_of(ctype);
+    int content = search_content_of(ctype);
     if (content < 0)
         return error_set_field(err, ERR_INVALID, "docs",
                                "docs[%zu].content_type: expected course, courserun or program", i);
@@ -574,8 +524,9 @@ static int rows_add(json_t *rows, const json_t *doc, size_t i, struct error *err
         row = json_pack(
             "{s:i, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:s, s:o*, s:o*, s:o*, s:o*,"
             " s:o, s:o, s:o, s:s}",
-            "c", content, "k", key, "p", is_public(content, status, json_is_true(hidden)), "t",
-            title, "s", dates[0], "e", dates[1], "es", dates[2], "ee", dates[3], "sp",
+            "c", content, "k", key, "p",
+            search_doc_is_public(content, status, json_is_true(hidden)), "t", title, "s", dates[0],
+            "e", dates[1], "es", dates[2], "ee", dates[3], "sp",
             pacing && strcmp(pacing, "self_paced") == 0, "h", hit_text, "d", digest, "og",
             list_copy(organizations), "sb", list_copy(subjects), "st", list_copy(seats), "o",
             list_copy(orgs), "lt", str_or_null(level), "lg", str_or_null(lang), "pt",
@@ -849,7 +800,7 @@ static int where(struct buf *sql, struct params *p, const struct search_request 
             buf_addf(sql, " AND d.%s = ", pick_fields[f]);
             param(sql, p, pk->value);
         } else {
-            buf_addf(sql, " AND d.content = %d", content_of(pk->value));
+            buf_addf(sql, " AND d.content = %d", search_content_of(pk->value));
         }
     }
     if (sql->oom || tsquery->oom)
@@ -938,7 +889,7 @@ static int query_hits(struct lease *l, const struct search_request *rq, const ch
     int rc = 0;
     for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
         int content = atoi(PQgetvalue(res, r, 0));
-        const char *ctype = content_names[(unsigned)content % SEARCH_CONTENT_COUNT];
+        const char *ctype = search_content_names[(unsigned)content % SEARCH_CONTENT_COUNT];
         if (rq->keys_only) {
             json_t *hit =
                 json_pack("{s:s, s:s}", "content_type", ctype, "key", PQgetvalue(res, r, 1));
@@ -995,7 +946,7 @@ static int query_facets(struct lease *l, const char *where_sql, const struct par
             int c = atoi(value);
             if (c < 0 || c >= SEARCH_CONTENT_COUNT)
                 continue;
-            value = content_names[c];
+            value = search_content_names[c];
         }
         json_object_set_new(json_object_get(fields, facet_fields[f]), value,
                             json_integer(strtoll(PQgetvalue(res, r, 2), NULL, 10)));
@@ -1107,7 +1058,7 @@ static int pgfts_suggest(struct search *search, const char *prefix, size_t limit
             int c = atoi(PQgetvalue(res, r, 0));
             json_t *hit = json_loads(PQgetvalue(res, r, 1), 0, NULL);
             if (c >= 0 && c < SEARCH_CONTENT_COUNT)
-                json_array_append_new(json_object_get(*out, content_names[c]),
+                json_array_append_new(json_object_get(*out, search_content_names[c]),
                                       hit ? hit : json_object());
             else
                 json_decref(hit);
@@ -1183,8 +1134,8 @@ static int pgfts_digests(struct search *search, json_t **out, struct error *err)
     for (int r = 0; res && r < PQntuples(res); r++) {
         int c = atoi(PQgetvalue(res, r, 0));
         if (c >= 0 && c < SEARCH_CONTENT_COUNT)
-            json_object_set_new(json_object_get(*out, content_names[c]), PQgetvalue(res, r, 1),
-                                json_string(PQgetvalue(res, r, 2)));
+            json_object_set_new(json_object_get(*out, search_content_names[c]),
+                                PQgetvalue(res, r, 1), json_string(PQgetvalue(res, r, 2)));
     }
     int rc = res ? 0 : -1;
     PQclear(res);

@@ -68,7 +68,7 @@ cflags="$cflags $(pkg-config --cflags jansson sqlite3 uuid)"
 core="src/error.c src/clock.c src/ini.c src/config.c src/config_settings.c
   src/json_fields.c src/entity.c src/derived.c src/search_query.c src/query_params.c
   src/catalog_io.c backends/registry.c backends/open.c backends/store/sql_store.c
-  backends/store/sqlite.c backends/search/fts5.c backends/cache/memory.c"
+  backends/store/sqlite.c backends/search/fts5.c backends/search/doc_fields.c backends/cache/memory.c"
 
 echo "== building into $out"
 objs=""
