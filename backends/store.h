@@ -85,6 +85,14 @@ struct store_change {
     bool deleted;
 };
 
+/* A record whose search document must be rebuilt at `at` because the
+ * clock alone changes it (see store_driver.refresh_set). */
+struct store_refresh {
+    enum entity_kind kind;
+    char key[256];
+    time_t at;
+};
+
 /* Called by store_each for every record of a kind, in natural key order.
  * doc is borrowed.  Return 0 to go on, -1 (with err set) to stop. */
 typedef int (*store_each_fn)(void *ctx, const json_t *doc, struct error *err);
@@ -140,6 +148,20 @@ struct store_driver {
      * receives whether this connection holds it.  NULL in drivers whose
      * writers are serialised anyway (SQLite): then every caller may act. */
     int (*lease_try)(struct store *store, int64_t key, bool *held, struct error *err);
+
+    /* Search refresh times (the indexer's; one row per record): at > 0
+     * sets when the record's search document must be rebuilt, at == 0
+     * clears it.  Joins the calling thread's transaction like any write,
+     * but writes no outbox row.  NULL in a driver without them: then
+     * clock-dependent documents are only rebuilt when written. */
+    int (*refresh_set)(struct store *store, enum entity_kind kind, const char *key, time_t at,
+                       struct error *err);
+    /* Up to max rows whose time is <= now, earliest first, into out[]; *n
+     * receives how many. */
+    int (*refresh_due)(struct store *store, time_t now, struct store_refresh *out, size_t max,
+                       size_t *n, struct error *err);
+    /* *at receives the earliest time of all rows, 0 when there is none. */
+    int (*refresh_next)(struct store *store, time_t *at, struct error *err);
 };
 
 static inline void store_close(struct store *s)
@@ -203,6 +225,25 @@ static inline int store_lease_try(struct store *s, int64_t key, bool *held, stru
 {
     *held = true;
     return s->driver->lease_try != NULL ? s->driver->lease_try(s, key, held, err) : 0;
+}
+
+/* See store_driver.refresh_set and the two after it; a driver without
+ * them keeps no refresh times (set does nothing, nothing is ever due). */
+static inline int store_refresh_set(struct store *s, enum entity_kind kind, const char *key,
+                                    time_t at, struct error *err)
+{
+    return s->driver->refresh_set != NULL ? s->driver->refresh_set(s, kind, key, at, err) : 0;
+}
+static inline int store_refresh_due(struct store *s, time_t now, struct store_refresh *out,
+                                    size_t max, size_t *n, struct error *err)
+{
+    *n = 0;
+    return s->driver->refresh_due != NULL ? s->driver->refresh_due(s, now, out, max, n, err) : 0;
+}
+static inline int store_refresh_next(struct store *s, time_t *at, struct error *err)
+{
+    *at = 0;
+    return s->driver->refresh_next != NULL ? s->driver->refresh_next(s, at, err) : 0;
 }
 
 /* Opens the driver named by [store] driver.  *out is owned by the caller

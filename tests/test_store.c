@@ -1031,6 +1031,65 @@ START_TEST(outbox_and_checkpoints)
 }
 END_TEST
 
+/* Search refresh times: set, replaced, cleared, listed when due in time
+ * order, rolled back with the transaction they were written in. */
+START_TEST(search_refresh_times)
+{
+    struct error err = {0};
+    struct store_refresh due[8];
+    size_t n = 99;
+    time_t next = 1;
+    /* Reached through the wrappers: the driver (or sql_store.c for it)
+     * must provide them, or nothing would ever refresh. */
+    ck_assert_ptr_nonnull(st->driver->refresh_set);
+    ck_assert_ptr_nonnull(st->driver->refresh_due);
+    ck_assert_ptr_nonnull(st->driver->refresh_next);
+    ck_assert_int_eq(store_refresh_next(st, &next, &err), 0);
+    ck_assert_int_eq(next, 0);
+    ck_assert_int_eq(store_refresh_due(st, 2000000000, due, 8, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(store_refresh_set(st, ENTITY_COURSE, "c2", 1700000300, &err), 0);
+    ck_assert_int_eq(store_refresh_set(st, ENTITY_COURSE, "c1", 1700000100, &err), 0);
+    ck_assert_int_eq(store_refresh_set(st, ENTITY_COURSE, "c3", 1700000200, &err), 0);
+    ck_assert_int_eq(store_refresh_set(st, ENTITY_COURSE, "c3", 1700000900, &err), 0);
+    ck_assert_int_eq(store_refresh_next(st, &next, &err), 0);
+    ck_assert_int_eq(next, 1700000100);
+    /* Due is <= now, earliest first; a replaced time counts, not the old. */
+    ck_assert_int_eq(store_refresh_due(st, 1700000099, due, 8, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(store_refresh_due(st, 1700000300, due, 8, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(due[0].key, "c1");
+    ck_assert_int_eq(due[0].kind, ENTITY_COURSE);
+    ck_assert_int_eq(due[0].at, 1700000100);
+    ck_assert_str_eq(due[1].key, "c2");
+    ck_assert_int_eq(store_refresh_due(st, 1800000000, due, 1, &n, &err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(due[0].key, "c1");
+    /* Cleared rows are gone. */
+    ck_assert_int_eq(store_refresh_set(st, ENTITY_COURSE, "c1", 0, &err), 0);
+    ck_assert_int_eq(store_refresh_next(st, &next, &err), 0);
+    ck_assert_int_eq(next, 1700000300);
+    /* Inside a transaction that rolls back: nothing changes. */
+    ck_assert_int_eq(store_begin(st, &err), 0);
+    ck_assert_int_eq(store_refresh_set(st, ENTITY_COURSE, "c9", 1600000000, &err), 0);
+    ck_assert_int_eq(store_rollback(st), 0);
+    ck_assert_int_eq(store_refresh_next(st, &next, &err), 0);
+    ck_assert_int_eq(next, 1700000300);
+    /* Survives a reopen (it is in the store, for every process). */
+    store_close(st);
+    st = open_at(dir);
+    ck_assert_int_eq(store_refresh_due(st, 1800000000, due, 8, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(due[0].key, "c2");
+    ck_assert_str_eq(due[1].key, "c3");
+    ck_assert_int_eq(due[1].at, 1700000900);
+    /* Bad input is refused, not stored. */
+    ck_assert_int_eq(store_refresh_set(st, ENTITY_COURSE, "", 1700000000, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+}
+END_TEST
+
 START_TEST(migrate_is_idempotent)
 {
     struct error err = {0};
@@ -1196,6 +1255,7 @@ static Suite *store_suite(const char *name)
     tcase_add_test(tc, course_delete_cascades);
     tcase_add_test(tc, rollback_leaves_nothing);
     tcase_add_test(tc, outbox_and_checkpoints);
+    tcase_add_test(tc, search_refresh_times);
     tcase_add_test(tc, migrate_is_idempotent);
     tcase_add_test(tc, busy_is_unavailable);
     tcase_add_test(tc, open_fails_cleanly);

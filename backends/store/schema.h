@@ -68,6 +68,14 @@ static const char *const sql_migrations[] = {
     "CREATE TABLE changes (id {ID}, kind TEXT NOT NULL, key TEXT NOT NULL, op TEXT NOT NULL,"
     " changed_at TEXT NOT NULL);\n"
     "CREATE TABLE checkpoints (name TEXT PRIMARY KEY, value BIGINT NOT NULL);\n",
+    /* 2: when a record's search document must be rebuilt because the clock
+     * alone changes it (a course's picked run starts or ends): the indexer
+     * re-indexes the rows due.  No foreign key: a row outliving its record
+     * is harmless (the refresh finds the record gone, removes its document
+     * and the row). */
+    "CREATE TABLE search_refresh (kind TEXT NOT NULL, key TEXT NOT NULL,"
+    " refresh_at TEXT NOT NULL, PRIMARY KEY (kind, key));\n"
+    "CREATE INDEX search_refresh_at ON search_refresh(refresh_at);\n",
 };
 
 #define SQL_MIGRATION_COUNT ((int)(sizeof sql_migrations / sizeof sql_migrations[0]))

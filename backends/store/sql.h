@@ -93,7 +93,10 @@ struct sql_ops {
     bool (*column_is_null)(struct sql_stmt *stmt, int i);
 };
 
-/* Opens a store over ops.  ctx is the driver's connection settings, kept
+/* Opens a store over ops.  The store's driver is a copy of driver with
+ * the hooks it leaves NULL that sql_store.c implements filled in
+ * (refresh_set, refresh_due, refresh_next), so a SQL driver gains new
+ * store hooks without listing them.  ctx is the driver's connection settings, kept
  * (not copied) until the store is closed, then passed to free_ctx (may be
  * NULL).  Connects once on the calling thread and applies pending
  * migrations.  *out is owned by the caller (store_close). */
@@ -127,6 +130,11 @@ int sql_store_checkpoint_get(struct store *store, const char *name, uint64_t *ou
 int sql_store_checkpoint_set(struct store *store, const char *name, uint64_t value,
                              struct error *err);
 int sql_store_lease_try(struct store *store, int64_t key, bool *held, struct error *err);
+int sql_store_refresh_set(struct store *store, enum entity_kind kind, const char *key, time_t at,
+                          struct error *err);
+int sql_store_refresh_due(struct store *store, time_t now, struct store_refresh *out, size_t max,
+                          size_t *n, struct error *err);
+int sql_store_refresh_next(struct store *store, time_t *at, struct error *err);
 
 /* The latest schema version the migrations reach. */
 int sql_store_schema_version(void);

@@ -204,6 +204,7 @@ struct sql_cached {
 
 struct sql_store {
     struct store base;
+    struct store_driver driver; /* base.driver: the SQL driver's, completed */
     const struct sql_ops *ops;
     void *ctx;
     void (*free_ctx)(void *ctx);
@@ -1457,6 +1458,92 @@ int sql_store_lease_try(struct store *store, int64_t key, bool *held, struct err
     return rc < 0 ? -1 : 0;
 }
 
+/* --------------------------------------------------------- search refresh */
+
+int sql_store_refresh_set(struct store *store, enum entity_kind kind, const char *key, time_t at,
+                          struct error *err)
+{
+    if ((unsigned)kind >= ENTITY_KIND_COUNT || key == NULL || key[0] == '\0')
+        return error_set(err, ERR_INVALID, "search refresh without a kind or key");
+    struct sql_conn *c = NULL;
+    if (conn_get(store, &c, err) != 0)
+        return -1;
+    struct q q;
+    if (at <= 0) {
+        if (q_prepare(c, "DELETE FROM search_refresh WHERE kind = ? AND key = ?", &q, err) != 0)
+            return -1;
+        q_text(&q, entity_kind_name(kind), err);
+        q_text(&q, key, err);
+        return q_run(&q, err) == 0 ? 0 : -1;
+    }
+    char stamp[32];
+    clock_format_iso8601(at, stamp, sizeof stamp);
+    if (q_prepare(c,
+                  "INSERT INTO search_refresh (kind, key, refresh_at) VALUES (?, ?, ?)"
+                  " ON CONFLICT (kind, key) DO UPDATE SET refresh_at = excluded.refresh_at",
+                  &q, err) != 0)
+        return -1;
+    q_text(&q, entity_kind_name(kind), err);
+    q_text(&q, key, err);
+    q_text(&q, stamp, err);
+    return q_run(&q, err) == 0 ? 0 : -1;
+}
+
+int sql_store_refresh_due(struct store *store, time_t now, struct store_refresh *out, size_t max,
+                          size_t *n, struct error *err)
+{
+    *n = 0;
+    struct sql_conn *c = NULL;
+    if (conn_get(store, &c, err) != 0)
+        return -1;
+    char stamp[32];
+    clock_format_iso8601(now, stamp, sizeof stamp);
+    struct q q;
+    /* Timestamps are fixed-width UTC text: compared as text, as time. */
+    if (q_prepare(c,
+                  "SELECT kind, key, refresh_at FROM search_refresh WHERE refresh_at <= ?"
+                  " ORDER BY refresh_at, kind, key LIMIT ?",
+                  &q, err) != 0)
+        return -1;
+    q_text(&q, stamp, err);
+    q_int(&q, max > INT64_MAX ? INT64_MAX : (int64_t)max, err);
+    int rc = 0;
+    while (*n < max && (rc = q_step(&q, err)) == 1) {
+        struct store_refresh *r = &out[*n];
+        const char *kind = q_col(&q, 0), *at = q_col(&q, 2);
+        if (kind == NULL || entity_kind_from_name(kind, &r->kind) != 0 || at == NULL ||
+            clock_parse_iso8601(at, &r->at) != 0) {
+            q_done(&q);
+            return error_set(err, ERR_INTERNAL, "search_refresh has a malformed row");
+        }
+        snprintf(r->key, sizeof r->key, "%s", q_col(&q, 1) ? q_col(&q, 1) : "");
+        (*n)++;
+    }
+    if (*n == max)
+        rc = 0;
+    q_done(&q);
+    return rc == 0 ? 0 : -1;
+}
+
+int sql_store_refresh_next(struct store *store, time_t *at, struct error *err)
+{
+    *at = 0;
+    struct sql_conn *c = NULL;
+    if (conn_get(store, &c, err) != 0)
+        return -1;
+    struct q q;
+    if (q_prepare(c, "SELECT MIN(refresh_at) FROM search_refresh", &q, err) != 0)
+        return -1;
+    int rc = q_step(&q, err);
+    const char *text = rc == 1 ? q_col(&q, 0) : NULL;
+    if (text != NULL && clock_parse_iso8601(text, at) != 0) {
+        q_done(&q);
+        return error_set(err, ERR_INTERNAL, "search_refresh has a malformed time");
+    }
+    q_done(&q);
+    return rc < 0 ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ migrations */
 
 int sql_store_schema_version(void)
@@ -1614,7 +1701,16 @@ int sql_store_open(const struct store_driver *driver, const struct sql_ops *ops,
             free_ctx(ctx);
         return error_set(err, ERR_INTERNAL, "out of memory");
     }
-    st->base.driver = driver;
+    /* Hooks implemented here once for every SQL dialect: a driver that
+     * leaves them NULL still gets them. */
+    st->driver = *driver;
+    if (st->driver.refresh_set == NULL)
+        st->driver.refresh_set = sql_store_refresh_set;
+    if (st->driver.refresh_due == NULL)
+        st->driver.refresh_due = sql_store_refresh_due;
+    if (st->driver.refresh_next == NULL)
+        st->driver.refresh_next = sql_store_refresh_next;
+    st->base.driver = &st->driver;
     st->ops = ops;
     st->ctx = ctx;
     st->free_ctx = free_ctx;
