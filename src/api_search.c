@@ -12,6 +12,8 @@
 #include "api_page.h"
 #include "clock.h"
 #include "derived.h"
+#include "indexer.h"
+#include "log.h"
 #include "search_query.h"
 
 /* The term facet fields (backends/search.h), as selected_facets names
@@ -237,6 +239,25 @@ static int empty_result(const struct search_request *rq, struct search_result *r
     return 0;
 }
 
+/* Before a search: documents the clock has made stale (a course whose
+ * picked run started or ended) are re-indexed first, so the answer is the
+ * one a fresh index gives.  Without writes nothing else would do it in
+ * inline mode; the background indexer (thread mode) refreshes in its
+ * passes, so it is only woken.  One atomic load when nothing is due.  A
+ * failure is logged and the search answered from the index as it is. */
+static void refresh_if_due(struct app *app)
+{
+    if (app->store == NULL || app->search == NULL || !indexer_refresh_due(clock_now()))
+        return;
+    if (app->indexer != NULL) {
+        indexer_thread_signal(app->indexer);
+        return;
+    }
+    struct error err = {0};
+    if (indexer_refresh(app->store, app->search, app->cache, NULL, &err) != 0)
+        log_msg(LOG_WARN, "search: refreshing clock-dependent documents: %s", err.message);
+}
+
 int api_search_run(struct app *app, const struct api_search_params *p, struct search_result *result,
                    struct error *err)
 {
@@ -245,6 +266,7 @@ int api_search_run(struct app *app, const struct api_search_params *p, struct se
         return error_set(err, ERR_UNAVAILABLE,
                          "Search is not available: no search backend is "
                          "configured (search.driver = none).");
+    refresh_if_due(app);
     if (p->nothing)
         return empty_result(&p->rq, result, err);
     if (app->search->driver->query(app->search, &p->rq, result, err) != 0) {
@@ -366,6 +388,7 @@ int api_search_list_keys(struct app *app, const struct http_request *req, enum e
     struct search_node *tree = NULL;
     if (search_query_parse(q, strlen(q), &tree, err) != 0)
         return -1;
+    refresh_if_due(app);
     struct search_request rq = {
         .query = tree,
         .content_mask = content_mask(kind),

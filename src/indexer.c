@@ -48,6 +48,7 @@ static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic size_t batch_size = 500;
 static _Atomic size_t rebuild_threshold = INDEXER_REBUILD_THRESHOLD;
 static _Atomic long gap_timeout_ms = INDEXER_GAP_TIMEOUT_MS;
+static _Atomic int64_t refresh_next; /* see "refresh of clock-dependent documents" */
 
 /* Ids applied above the checkpoint, ascending, with when each was
  * applied (monotonic seconds).  Changed only under apply_lock; read by
@@ -179,6 +180,7 @@ void indexer_forget(void)
     above.v = NULL;
     above.n = above.cap = 0;
     pthread_mutex_unlock(&above_lock);
+    atomic_store(&refresh_next, 0);
     pthread_mutex_unlock(&apply_lock);
 }
 
@@ -218,17 +220,63 @@ static int apply_docs(struct search *search, const json_t *index, const json_t *
     return 0;
 }
 
-/* Writes the plan's documents a slice of batch_size at a time. */
+/* ---- refresh of clock-dependent documents ----
+ *
+ * A course's document holds the run a visitor would pick at the time it
+ * was built, so it goes stale when the clock passes a start or end of its
+ * runs.  Every batch that writes course documents also writes, in the
+ * same store transaction, when each must be rebuilt (search_refresh, in
+ * the store so every process sees it); indexer_refresh re-indexes the
+ * rows due.  refresh_next is the earliest such time this process knows
+ * of, so a search can tell with one atomic load whether one is due.  It
+ * is also capped at REFRESH_RECHECK seconds after it was read, as other
+ * processes may write earlier rows.  0: unknown (due at once). */
+#define REFRESH_RECHECK 60
+
+/* Lowers refresh_next to at (a row just written). */
+static void refresh_note(time_t at)
+{
+    int64_t cur = atomic_load(&refresh_next);
+    while (at > 0 && (cur == 0 || (int64_t)at < cur) &&
+           !atomic_compare_exchange_weak(&refresh_next, &cur, (int64_t)at))
+        ;
+}
+
+bool indexer_refresh_due(time_t now)
+{
+    int64_t next = atomic_load(&refresh_next);
+    return next == 0 || (int64_t)now >= next;
+}
+
+/* Writes the refresh times of the course documents of the slice just
+ * resolved. */
+static int write_refresh(struct store *store, const json_t *refresh, struct error *err)
+{
+    const char *key;
+    json_t *at;
+    json_object_foreach((json_t *)refresh, key, at)
+    {
+        time_t t = (time_t)json_integer_value(at);
+        if (store_refresh_set(store, ENTITY_COURSE, key, t, err) != 0)
+            return -1;
+        refresh_note(t);
+    }
+    return 0;
+}
+
+/* Writes the plan's documents, and the refresh times of its courses, a
+ * slice of batch_size at a time, as they are at now. */
 static int apply_plan(struct search_docs_plan *plan, struct store *store, struct search *search,
-                      struct indexer_stats *stats, struct error *err)
+                      time_t now, struct indexer_stats *stats, struct error *err)
 {
     size_t slice = indexer_batch_size(), total = search_docs_plan_size(plan);
-    time_t now = clock_now();
     for (size_t from = 0; from < total; from += slice) {
         json_t *index = NULL, *remove = NULL;
         int rc = search_docs_plan_resolve(plan, store, now, from, slice, &index, &remove, err);
         if (rc == 0)
             rc = apply_docs(search, index, remove, err);
+        if (rc == 0)
+            rc = write_refresh(store, plan->refresh, err);
         if (rc == 0) {
             stats->indexed += json_array_size(index);
             stats->removed += json_array_size(remove);
@@ -278,7 +326,7 @@ static int apply_batch(struct store *store, struct search *search, struct store_
         if (rc == 0)
             rc = search_docs_plan_expand(&plan, store, err);
         if (rc == 0)
-            rc = apply_plan(&plan, store, search, &batch, err);
+            rc = apply_plan(&plan, store, search, clock_now(), &batch, err);
         double now = indexer_monotonic();
         for (size_t i = 0; rc == 0 && i < fresh; i++)
             rc = above_add(changes[i].id, now, err);
@@ -317,6 +365,83 @@ static void bump_index(struct cache *cache)
     struct error err = {0};
     if (cache != NULL && cache->driver->bump(cache, "index", &gen, &err) != 0)
         log_msg(LOG_WARN, "indexer: cannot bump the index generation: %s", err.message);
+}
+
+/* Re-indexes one batch of the rows due at now inside a store transaction;
+ * *n receives how many were due. */
+static int refresh_batch(struct store *store, struct search *search, time_t now,
+                         struct store_refresh *due, size_t max, size_t *n,
+                         struct indexer_stats *stats, struct error *err)
+{
+    /* Read first outside a transaction: most passes find nothing due, and
+     * should not take the store's write lock for that. */
+    if (store_refresh_due(store, now, due, max, n, err) != 0)
+        return -1;
+    if (*n == 0)
+        return 0;
+    struct search_docs_plan plan = {0};
+    if (store_begin(store, err) != 0)
+        return -1;
+    int rc = store_refresh_due(store, now, due, max, n, err);
+    if (rc == 0)
+        rc = search_docs_plan_init(&plan, err);
+    for (size_t i = 0; rc == 0 && i < *n; i++) {
+        enum search_content content;
+        /* Cleared first, so that every row read makes progress; the plan
+         * writes the next time of the documents that still have one. */
+        rc = store_refresh_set(store, due[i].kind, due[i].key, 0, err);
+        if (rc == 0 && search_docs_content_of(due[i].kind, &content) == 0)
+            rc = search_docs_plan_add(&plan, content, due[i].key, err);
+    }
+    if (rc == 0)
+        rc = apply_plan(&plan, store, search, now, stats, err);
+    if (rc == 0)
+        rc = store_commit(store, err);
+    else
+        store_rollback(store);
+    search_docs_plan_clear(&plan);
+    if (rc == 0)
+        stats->refreshed += *n;
+    return rc;
+}
+
+/* Refreshes every document due, then learns the next time one is.  Called
+ * with apply_lock held. */
+static int refresh_locked(struct store *store, struct search *search, struct cache *cache,
+                          struct indexer_stats *stats, struct error *err)
+{
+    time_t now = clock_now();
+    size_t max = indexer_batch_size(), n = 0;
+    struct store_refresh *due = calloc(max, sizeof *due);
+    if (due == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    struct indexer_stats batch = {0};
+    int rc;
+    do
+        rc = refresh_batch(store, search, now, due, max, &n, &batch, err);
+    while (rc == 0 && n == max);
+    free(due);
+    stats->refreshed += batch.refreshed;
+    stats->indexed += batch.indexed;
+    stats->removed += batch.removed;
+    if (batch.refreshed > 0)
+        bump_index(cache);
+    time_t next = 0;
+    if (rc == 0 && (rc = store_refresh_next(store, &next, err)) == 0) {
+        int64_t cap = (int64_t)now + REFRESH_RECHECK;
+        atomic_store(&refresh_next, next > 0 && (int64_t)next < cap ? (int64_t)next : cap);
+    }
+    return rc;
+}
+
+int indexer_refresh(struct store *store, struct search *search, struct cache *cache,
+                    struct indexer_stats *stats, struct error *err)
+{
+    struct indexer_stats local = {0};
+    pthread_mutex_lock(&apply_lock);
+    int rc = refresh_locked(store, search, cache, stats ? stats : &local, err);
+    pthread_mutex_unlock(&apply_lock);
+    return rc;
 }
 
 /* Applies the outbox batch after batch.  Called with apply_lock held. */
@@ -374,6 +499,10 @@ int indexer_catch_up(struct store *store, struct search *search, struct cache *c
     pthread_mutex_lock(&apply_lock);
     int rc = worth_rebuilding(store, search) ? reindex_locked(store, search, cache, stats, err)
                                              : catch_up_locked(store, search, cache, stats, err);
+    /* The clock moves too: documents it made stale are part of catching
+     * up (so verify, import, serve's start and every write refresh them). */
+    if (rc == 0)
+        rc = refresh_locked(store, search, cache, stats, err);
     pthread_mutex_unlock(&apply_lock);
     return rc;
 }
@@ -430,8 +559,9 @@ int indexer_outbox_head(struct store *store, uint64_t *head, struct error *err)
 
 static const enum entity_kind searchable[] = {ENTITY_COURSE, ENTITY_COURSE_RUN, ENTITY_PROGRAM};
 
-/* Called with each page of flattened documents (borrowed). */
-typedef int (*docs_fn)(void *ctx, const json_t *docs, struct error *err);
+/* Called with each page of flattened documents (borrowed), and the refresh
+ * times of its courses ({"key": time or 0}, borrowed). */
+typedef int (*docs_fn)(void *ctx, const json_t *docs, const json_t *refresh, struct error *err);
 
 struct pager {
     struct store *store;
@@ -440,15 +570,17 @@ struct pager {
     size_t page_size;
     json_t *lookups; /* records read, shared by a page's documents */
     json_t *docs;    /* the page being filled */
+    json_t *refresh; /* its courses' refresh times */
     docs_fn fn;
     void *ctx;
 };
 
 static int flush_page(struct pager *p, struct error *err)
 {
-    int rc = json_array_size(p->docs) > 0 ? p->fn(p->ctx, p->docs, err) : 0;
+    int rc = json_array_size(p->docs) > 0 ? p->fn(p->ctx, p->docs, p->refresh, err) : 0;
     json_array_clear(p->docs);
     json_object_clear(p->lookups);
+    json_object_clear(p->refresh);
     return rc;
 }
 
@@ -456,9 +588,15 @@ static int page_record(void *ctx, const json_t *record, struct error *err)
 {
     struct pager *p = ctx;
     json_t *doc = NULL;
-    if (search_docs_flatten_cached(p->store, p->lookups, p->kind, record, p->now, &doc, err) != 0)
+    time_t at = 0;
+    if (search_docs_flatten_refresh(p->store, p->lookups, p->kind, record, p->now, &doc, &at,
+                                    err) != 0)
         return -1;
     json_array_append_new(p->docs, doc);
+    const char *key = json_string_value(json_object_get(doc, "key"));
+    if (p->kind == ENTITY_COURSE && key != NULL &&
+        json_object_set_new(p->refresh, key, json_integer((json_int_t)at)) != 0)
+        return error_set(err, ERR_INTERNAL, "out of memory");
     return json_array_size(p->docs) >= p->page_size ? flush_page(p, err) : 0;
 }
 
@@ -472,9 +610,10 @@ static int each_doc_page(struct store *store, time_t now, docs_fn fn, void *ctx,
                       .page_size = indexer_batch_size(),
                       .lookups = json_object(),
                       .docs = json_array(),
+                      .refresh = json_object(),
                       .fn = fn,
                       .ctx = ctx};
-    int rc = p.lookups && p.docs ? 0 : error_set(err, ERR_INTERNAL, "out of memory");
+    int rc = p.lookups && p.docs && p.refresh ? 0 : error_set(err, ERR_INTERNAL, "out of memory");
     for (size_t k = 0; rc == 0 && k < sizeof searchable / sizeof searchable[0]; k++) {
         p.kind = searchable[k];
         rc = store_each(store, p.kind, page_record, &p, err);
@@ -483,21 +622,36 @@ static int each_doc_page(struct store *store, time_t now, docs_fn fn, void *ctx,
     }
     json_decref(p.lookups);
     json_decref(p.docs);
+    json_decref(p.refresh);
     return rc;
 }
 
 /* ---- reindex ---- */
 
 struct rebuild {
+    struct store *store;
     struct search *search;
     struct indexer_stats *stats;
 };
 
-static int rebuild_page(void *ctx, const json_t *docs, struct error *err)
+static int rebuild_page(void *ctx, const json_t *docs, const json_t *refresh, struct error *err)
 {
     struct rebuild *r = ctx;
     if (r->search->driver->index(r->search, docs, err) != 0)
         return -1;
+    /* A page's refresh times in one store transaction, not one each.  A
+     * rebuild that fails later leaves them: they are harmless (a refresh
+     * rebuilds a document as it is). */
+    if (json_object_size(refresh) > 0) {
+        if (store_begin(r->store, err) != 0)
+            return -1;
+        if (write_refresh(r->store, refresh, err) != 0) {
+            store_rollback(r->store);
+            return -1;
+        }
+        if (store_commit(r->store, err) != 0)
+            return -1;
+    }
     r->stats->indexed += json_array_size(docs);
     r->stats->batches++;
     return 0;
@@ -521,7 +675,7 @@ static int reindex_locked(struct store *store, struct search *search, struct cac
         return -1;
     if (d->rebuild_begin(search, err) != 0)
         return -1;
-    struct rebuild r = {search, stats};
+    struct rebuild r = {store, search, stats};
     if (each_doc_page(store, clock_now(), rebuild_page, &r, err) != 0) {
         struct error ignored;
         d->rebuild_end(search, false, &ignored);
@@ -563,12 +717,13 @@ struct compare {
     size_t differences;
 };
 
-static int compare_page(void *ctx, const json_t *docs, struct error *err)
+static int compare_page(void *ctx, const json_t *docs, const json_t *refresh, struct error *err)
 {
     struct compare *c = ctx;
     size_t i;
     json_t *doc;
     (void)err;
+    (void)refresh;
     json_array_foreach(docs, i, doc)
     {
         const char *type = json_string_value(json_object_get(doc, "content_type"));

@@ -30,7 +30,8 @@ struct indexer_stats {
     size_t removed; /* documents removed */
     size_t batches; /* index transactions */
     uint64_t checkpoint;
-    bool rebuilt; /* caught up by rebuilding the whole index */
+    bool rebuilt;     /* caught up by rebuilding the whole index */
+    size_t refreshed; /* documents re-indexed because the clock moved */
 };
 
 /* A backlog of at least this many changes, and at least as many as the
@@ -55,6 +56,21 @@ size_t indexer_batch_size(void);
 int indexer_catch_up(struct store *store, struct search *search, struct cache *cache,
                      struct indexer_stats *stats, struct error *err);
 
+/* Re-indexes the documents the clock has made stale: those whose refresh
+ * time (store_refresh_set, written with every course document: see
+ * search_docs_refresh_at) is at or before clock_now(), and bumps the
+ * "index" generation of cache (may be NULL) when there were any.  Part
+ * of every indexer_catch_up; also for searches that find
+ * indexer_refresh_due. */
+int indexer_refresh(struct store *store, struct search *search, struct cache *cache,
+                    struct indexer_stats *stats, struct error *err);
+
+/* Whether a refresh may be due at now as far as this process knows: the
+ * earliest refresh time it has written or read, re-read from the store at
+ * least every minute (other processes write too).  One atomic load, for
+ * the search path. */
+bool indexer_refresh_due(time_t now);
+
 /* *lag receives the number of outbox changes not yet applied (counted up
  * to a bound of 1,000,000). */
 int indexer_lag(struct store *store, uint64_t *lag, struct error *err);
@@ -65,7 +81,8 @@ int indexer_lag(struct store *store, uint64_t *lag, struct error *err);
 #define INDEXER_GAP_TIMEOUT_MS 60000
 void indexer_set_gap_timeout_ms(long ms);
 
-/* Forgets the ids applied above the checkpoint (tests: as a restart). */
+/* Forgets the ids applied above the checkpoint and the next refresh time
+ * (tests: as a restart). */
 void indexer_forget(void);
 
 /* *applied receives whether outbox change id is in the index (at or

@@ -10,6 +10,9 @@
 
 #include "derived.h"
 
+/* Larger than any instant a record may hold, small enough for end + 1. */
+#define TIME_MAX_SAFE ((time_t)1 << 40)
+
 static const char *const content_names[SEARCH_CONTENT_COUNT] = {"course", "courserun", "program"};
 
 const char *search_docs_content_name(enum search_content content)
@@ -176,6 +179,30 @@ static const json_t *pick_run(const json_t *runs, time_t now)
     return current ? current : upcoming ? upcoming : past;
 }
 
+time_t search_docs_refresh_at(const json_t *runs, time_t now)
+{
+    /* pick_run's answer depends on now only through each public run's
+     * availability, which changes as now reaches its start (upcoming to
+     * current) and passes its end (to archived: end < now, so at end + 1).
+     * Enrollment dates and "starting soon" do not move the pick, and the
+     * API computes the rest from the dates at query time. */
+    time_t next = 0;
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        time_t start, end;
+        if (!run_is_public(run))
+            continue;
+        if (derived_time(run, "start", &start) == 0 && start > now && (next == 0 || start < next))
+            next = start;
+        if (derived_time(run, "end", &end) == 0 && end >= now && end < TIME_MAX_SAFE &&
+            (next == 0 || end + 1 < next))
+            next = end + 1;
+    }
+    return next;
+}
+
 static json_t *run_summary(const json_t *run)
 {
     return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "key", json_object_get(run, "key"), "start",
@@ -215,7 +242,7 @@ static void copy_fields(json_t *to, const json_t *from, const char *const *field
 }
 
 static int flatten_course(struct store *store, json_t *cache, const json_t *course, time_t now,
-                          json_t **out, struct error *err)
+                          json_t **out, time_t *refresh_at, struct error *err)
 {
     const char *key = str(course, "key");
     struct store_query q = {
@@ -249,6 +276,8 @@ static int flatten_course(struct store *store, json_t *cache, const json_t *cour
         json_decref(types);
     }
     const json_t *pick = pick_run(page.items, now);
+    if (refresh_at != NULL)
+        *refresh_at = search_docs_refresh_at(page.items, now);
     json_t *doc = base_doc("course", key, copy(course, "title"));
     json_object_set_new(doc, "short_description", copy(course, "short_description"));
     json_object_set_new(doc, "full_description", copy(course, "full_description"));
@@ -448,13 +477,16 @@ static int flatten_program(struct store *store, json_t *cache, const json_t *pro
     return 0;
 }
 
-int search_docs_flatten_cached(struct store *store, json_t *cache, enum entity_kind kind,
-                               const json_t *record, time_t now, json_t **out, struct error *err)
+int search_docs_flatten_refresh(struct store *store, json_t *cache, enum entity_kind kind,
+                                const json_t *record, time_t now, json_t **out, time_t *refresh_at,
+                                struct error *err)
 {
     *out = NULL;
+    if (refresh_at != NULL)
+        *refresh_at = 0;
     switch (kind) {
     case ENTITY_COURSE:
-        return flatten_course(store, cache, record, now, out, err);
+        return flatten_course(store, cache, record, now, out, refresh_at, err);
     case ENTITY_COURSE_RUN:
         return flatten_run(store, cache, record, out, err);
     case ENTITY_PROGRAM:
@@ -463,6 +495,12 @@ int search_docs_flatten_cached(struct store *store, json_t *cache, enum entity_k
         return error_set(err, ERR_INVALID, "%s records have no search document",
                          entity_kind_name(kind));
     }
+}
+
+int search_docs_flatten_cached(struct store *store, json_t *cache, enum entity_kind kind,
+                               const json_t *record, time_t now, json_t **out, struct error *err)
+{
+    return search_docs_flatten_refresh(store, cache, kind, record, now, out, NULL, err);
 }
 
 int search_docs_flatten(struct store *store, enum entity_kind kind, const json_t *record,
@@ -490,8 +528,9 @@ int search_docs_plan_init(struct search_docs_plan *plan, struct error *err)
     plan->orgs = json_object();
     plan->subjects = json_object();
     plan->lookups = json_object();
+    plan->refresh = json_object();
     if (!plan->targets || !plan->order || !plan->families || !plan->orgs || !plan->subjects ||
-        !plan->lookups) {
+        !plan->lookups || !plan->refresh) {
         search_docs_plan_clear(plan);
         return error_set(err, ERR_INTERNAL, "out of memory");
     }
@@ -500,8 +539,8 @@ int search_docs_plan_init(struct search_docs_plan *plan, struct error *err)
 
 void search_docs_plan_clear(struct search_docs_plan *plan)
 {
-    json_t **all[] = {&plan->targets, &plan->order,    &plan->families,
-                      &plan->orgs,    &plan->subjects, &plan->lookups};
+    json_t **all[] = {&plan->targets,  &plan->order,   &plan->families, &plan->orgs,
+                      &plan->subjects, &plan->lookups, &plan->refresh};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         json_decref(*all[i]);
         *all[i] = NULL;
@@ -703,6 +742,7 @@ int search_docs_plan_resolve(struct search_docs_plan *plan, struct store *store,
     *remove = json_array();
     /* Records read for one slice only, so memory stays bounded by it. */
     json_object_clear(plan->lookups);
+    json_object_clear(plan->refresh);
     if (*index == NULL || *remove == NULL)
         goto oom;
     size_t end = json_array_size(plan->order);
@@ -728,14 +768,21 @@ int search_docs_plan_resolve(struct search_docs_plan *plan, struct store *store,
             }
             json_array_append_new(*remove, json_pack("{s:s,s:s}", "content_type",
                                                      content_names[content], "key", key));
+            if (content == SEARCH_COURSE &&
+                json_object_set_new(plan->refresh, key, json_integer(0)) != 0)
+                goto oom;
             continue;
         }
-        int rc = search_docs_flatten_cached(store, plan->lookups, kind_of(content), record, now,
-                                            &doc, err);
+        time_t at = 0;
+        int rc = search_docs_flatten_refresh(store, plan->lookups, kind_of(content), record, now,
+                                             &doc, &at, err);
         json_decref(record);
         if (rc != 0)
             goto fail;
         json_array_append_new(*index, doc);
+        if (content == SEARCH_COURSE &&
+            json_object_set_new(plan->refresh, key, json_integer((json_int_t)at)) != 0)
+            goto oom;
     }
     return 0;
 oom:

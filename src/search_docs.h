@@ -61,6 +61,21 @@ int search_docs_flatten(struct store *store, enum entity_kind kind, const json_t
 int search_docs_flatten_cached(struct store *store, json_t *lookups, enum entity_kind kind,
                                const json_t *record, time_t now, json_t **out, struct error *err);
 
+/* As search_docs_flatten_cached; *refresh_at (may be NULL) receives when
+ * the document must be rebuilt because the clock alone changes it: for a
+ * course, the earliest instant after now at which the run a visitor would
+ * pick can change (search_docs_refresh_at); 0 for documents that do not
+ * depend on the clock. */
+int search_docs_flatten_refresh(struct store *store, json_t *lookups, enum entity_kind kind,
+                                const json_t *record, time_t now, json_t **out, time_t *refresh_at,
+                                struct error *err);
+
+/* Of a course's runs (canonical documents), the earliest instant > now at
+ * which the pick among its public runs can change: a run's start (it
+ * becomes current) or the second after its end (it becomes archived).
+ * 0 when there is none: the document is then final until written. */
+time_t search_docs_refresh_at(const json_t *runs, time_t now);
+
 /* The documents a batch of changes touches, built up change by change,
  * expanded once (so that a batch naming many organizations or subjects
  * scans the courses once, not once per change), then resolved against
@@ -73,6 +88,10 @@ struct search_docs_plan {
     json_t *orgs;     /* organization keys changed */
     json_t *subjects; /* subject slugs changed */
     json_t *lookups;  /* records already read (organizations, subjects...) */
+    /* {"course key": refresh time or 0} for the course documents of the
+     * last slice resolved (indexed or removed): what the indexer keeps in
+     * the store's search_refresh (store_refresh_set). */
+    json_t *refresh;
 };
 
 /* Zeroed plans need this before use; returns -1 (ERR_INTERNAL) on OOM. */

@@ -357,6 +357,104 @@ START_TEST(verify_reports_and_reindex_repairs)
 }
 END_TEST
 
+static void set_clock(const char *at)
+{
+    struct error err = {0};
+    ck_assert_msg(clock_set_fixed(at, &err) == 0, "%s", err.message);
+}
+
+static uint64_t index_generation(void)
+{
+    uint64_t g = 0;
+    struct error err = {0};
+    ck_assert(cache->driver->generation(cache, "index", &g, &err) == 0);
+    return g;
+}
+
+/* Documents the clock makes stale are re-indexed by the next catch-up,
+ * exactly those due, and verify then finds nothing. */
+START_TEST(clock_refresh_reindexes_due_courses)
+{
+    put(ENTITY_COURSE, "{\"key\":\"MITx+R0\",\"title\":\"R0\",\"owners\":[\"MITx\"]}");
+    put(ENTITY_COURSE_RUN, "{\"key\":\"course-v1:MITx+R0+a\",\"course\":\"MITx+R0\","
+                           "\"status\":\"published\",\"start\":\"2025-05-01T00:00:00Z\","
+                           "\"end\":\"2025-06-10T00:00:00Z\"}");
+    put(ENTITY_COURSE_RUN, "{\"key\":\"course-v1:MITx+R0+b\",\"course\":\"MITx+R0\","
+                           "\"status\":\"published\",\"start\":\"2025-07-01T00:00:00Z\"}");
+    put(ENTITY_COURSE, "{\"key\":\"MITx+R1\",\"title\":\"R1\",\"owners\":[\"MITx\"]}");
+    put(ENTITY_COURSE_RUN, "{\"key\":\"course-v1:MITx+R1+a\",\"course\":\"MITx+R1\","
+                           "\"status\":\"published\",\"start\":\"2025-06-20T00:00:00Z\"}");
+    put_course(2); /* started, no end: never due */
+    struct error err = {0};
+    struct indexer_stats stats = {0};
+    char report[4096] = "";
+    ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(stats.refreshed, 0);
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    time_t next, want;
+    ck_assert(store_refresh_next(st, &next, &err) == 0);
+    clock_parse_iso8601("2025-06-10T00:00:01Z", &want);
+    ck_assert_int_eq(next, want);
+    /* Not due now (one atomic load says so), due at the time. */
+    ck_assert(!indexer_refresh_due(clock_now()));
+    ck_assert(indexer_refresh_due(want));
+
+    /* R0's current run ended: its document is stale until refreshed. */
+    set_clock("2025-06-12T00:00:00Z");
+    ck_assert_uint_eq(verify_count(report, sizeof report), 1);
+    ck_assert_msg(strstr(report, "different: course MITx+R0 ") != NULL, "%s", report);
+    uint64_t gen = index_generation();
+    memset(&stats, 0, sizeof stats);
+    ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(stats.changes, 0);
+    ck_assert_uint_eq(stats.refreshed, 1);
+    ck_assert_uint_eq(stats.indexed, 1);
+    ck_assert_uint_gt(index_generation(), gen);
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    json_t *hit = hit_of(SEARCH_COURSE, "MITx+R0");
+    ck_assert_str_eq(json_string_value(json_object_get(hit, "start")), "2025-07-01T00:00:00Z");
+    json_decref(hit);
+    clock_parse_iso8601("2025-06-20T00:00:00Z", &want);
+    ck_assert(!indexer_refresh_due(clock_now()));
+
+    /* Nothing due: a catch-up refreshes nothing and bumps nothing. */
+    gen = index_generation();
+    memset(&stats, 0, sizeof stats);
+    ck_assert(indexer_catch_up(st, idx, cache, &stats, &err) == 0);
+    ck_assert_uint_eq(stats.refreshed, 0);
+    ck_assert_uint_eq(index_generation(), gen);
+
+    /* Exactly at R1's start, through indexer_refresh (the search path). */
+    set_clock("2025-06-20T00:00:00Z");
+    ck_assert(indexer_refresh_due(want));
+    memset(&stats, 0, sizeof stats);
+    ck_assert_msg(indexer_refresh(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(stats.refreshed, 1);
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert(store_refresh_next(st, &next, &err) == 0);
+    clock_parse_iso8601("2025-07-01T00:00:00Z", &want);
+    ck_assert_int_eq(next, want);
+
+    /* A deleted course leaves no row behind once refreshed; and reindex
+     * writes the times too. */
+    ck_assert(store_remove(st, ENTITY_COURSE, "MITx+R0", &err) == 0);
+    ck_assert(indexer_catch_up(st, idx, cache, NULL, &err) == 0);
+    ck_assert(store_refresh_next(st, &next, &err) == 0);
+    ck_assert_int_eq(next, 0);
+    ck_assert(st->driver->refresh_set(st, ENTITY_COURSE, "MITx+R1", 0, &err) == 0);
+    ck_assert(indexer_reindex(st, idx, cache, NULL, &err) == 0);
+    ck_assert(store_refresh_next(st, &next, &err) == 0);
+    ck_assert_int_eq(next, 0); /* R1 is current and has no end */
+    put(ENTITY_COURSE_RUN, "{\"key\":\"course-v1:MITx+R1+b\",\"course\":\"MITx+R1\","
+                           "\"status\":\"published\",\"start\":\"2026-01-01T00:00:00Z\"}");
+    ck_assert(st->driver->refresh_set(st, ENTITY_COURSE, "MITx+R1", 0, &err) == 0);
+    ck_assert(indexer_reindex(st, idx, cache, NULL, &err) == 0);
+    ck_assert(store_refresh_next(st, &next, &err) == 0);
+    clock_parse_iso8601("2026-01-01T00:00:00Z", &want);
+    ck_assert_int_eq(next, want);
+}
+END_TEST
+
 START_TEST(reindex_keeps_old_index_for_other_readers)
 {
     put_course(1);
@@ -687,6 +785,7 @@ int main(void)
     tcase_add_test(tc, late_lower_id_is_applied);
     tcase_add_test(tc, gap_given_up_after_timeout);
     tcase_add_test(tc, restart_forgets_and_reapplies);
+    tcase_add_test(tc, clock_refresh_reindexes_due_courses);
     tcase_add_test(tc, thread_applies_on_signal_and_stops);
     tcase_add_test(tc, thread_backs_off_then_catches_up);
     tcase_set_timeout(tc, 60);

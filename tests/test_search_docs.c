@@ -170,6 +170,82 @@ START_TEST(course_picks_upcoming_then_archived)
 }
 END_TEST
 
+/* refresh_at of CS1 at t, checked against the documents themselves: the
+ * document is the same until then, and the result is after t. */
+static time_t refresh_of(const char *course, const char *at)
+{
+    time_t t, next = 123;
+    json_t *record = NULL, *doc = NULL, *before = NULL;
+    struct error err = {0};
+    ck_assert(clock_parse_iso8601(at, &t) == 0);
+    ck_assert(store_get(st, ENTITY_COURSE, course, &record, &err) == 0);
+    json_t *lookups = json_object();
+    ck_assert_msg(
+        search_docs_flatten_refresh(st, lookups, ENTITY_COURSE, record, t, &doc, &next, &err) == 0,
+        "%s", err.message);
+    json_decref(lookups);
+    if (next != 0) {
+        ck_assert_int_gt(next, t);
+        ck_assert(search_docs_flatten(st, ENTITY_COURSE, record, next - 1, &before, &err) == 0);
+        ck_assert_msg(json_equal(doc, before), "%s: changed before its refresh time", at);
+        json_decref(before);
+    }
+    json_decref(doc);
+    json_decref(record);
+    return next;
+}
+
+static void assert_refresh(const char *at, const char *want)
+{
+    char got[32] = "none";
+    time_t next = refresh_of("MITx+CS1", at);
+    if (next != 0)
+        clock_format_iso8601(next, got, sizeof got);
+    ck_assert_msg(strcmp(got, want) == 0, "at %s: refresh %s, want %s", at, got, want);
+}
+
+START_TEST(course_refresh_at_each_boundary)
+{
+    /* A hidden run must not count, like the unpublished one. */
+    put(ENTITY_COURSE_RUN,
+        "{\"key\":\"course-v1:MITx+CS1+H\",\"course\":\"MITx+CS1\",\"status\":\"published\","
+        "\"hidden\":true,\"start\":\"2025-05-15T00:00:00Z\",\"end\":\"2025-05-20T00:00:00Z\"}");
+    assert_refresh("2023-12-31T23:59:59Z", "2024-01-01T00:00:00Z"); /* 1T2024 starts */
+    assert_refresh("2024-01-01T00:00:00Z", "2024-05-01T00:00:01Z"); /* then ends */
+    assert_refresh("2024-05-01T00:00:00Z", "2024-05-01T00:00:01Z"); /* end is still current */
+    assert_refresh("2024-05-01T00:00:01Z", "2025-03-01T00:00:00Z"); /* 1T2025 starts */
+    assert_refresh("2025-03-01T00:00:00Z", "2025-09-01T00:00:01Z");
+    assert_refresh("2025-03-15T00:00:00Z", "2025-09-01T00:00:01Z"); /* X and H ignored */
+    assert_refresh("2025-09-01T00:00:01Z", "2025-10-01T00:00:00Z"); /* 3T2025 starts */
+    assert_refresh("2025-10-01T00:00:00Z", "none");                 /* no end: final */
+    /* Where the pick changes, the document does: the time is needed. */
+    time_t t;
+    json_t *record = NULL, *a = NULL, *b = NULL;
+    struct error err = {0};
+    ck_assert(store_get(st, ENTITY_COURSE, "MITx+CS1", &record, &err) == 0);
+    clock_parse_iso8601("2025-09-01T00:00:01Z", &t);
+    ck_assert(search_docs_flatten(st, ENTITY_COURSE, record, t - 1, &a, &err) == 0);
+    ck_assert(search_docs_flatten(st, ENTITY_COURSE, record, t, &b, &err) == 0);
+    ck_assert(!json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    json_decref(record);
+    /* Other documents do not depend on the clock. */
+    ck_assert(store_get(st, ENTITY_COURSE_RUN, "course-v1:MITx+CS1+1T2025", &record, &err) == 0);
+    time_t next = 5;
+    json_t *lookups = json_object(), *none = json_array();
+    ck_assert(search_docs_flatten_refresh(st, lookups, ENTITY_COURSE_RUN, record, now, &a, &next,
+                                          &err) == 0);
+    ck_assert_int_eq(next, 0);
+    json_decref(a);
+    json_decref(record);
+    json_decref(lookups);
+    /* A course with no public run has nothing to wait for. */
+    ck_assert_int_eq(search_docs_refresh_at(none, now), 0);
+    json_decref(none);
+}
+END_TEST
+
 START_TEST(run_document)
 {
     json_t *doc = flatten(ENTITY_COURSE_RUN, "course-v1:MITx+CS1+3T2025");
@@ -332,6 +408,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, course_document);
     tcase_add_test(tc, course_picks_upcoming_then_archived);
+    tcase_add_test(tc, course_refresh_at_each_boundary);
     tcase_add_test(tc, run_document);
     tcase_add_test(tc, program_document);
     tcase_add_test(tc, flatten_refuses_other_kinds);
