@@ -141,6 +141,46 @@ class IndexSyncTest(unittest.TestCase):
         self.assertEqual(self.search_count("reindexology"), 1)
         self.assertVerifyClean()
 
+    def test_clock_passing_a_run_boundary_is_refreshed(self):
+        # A course whose current run ends a day after T1 and whose next run
+        # starts the day after: its document (the picked run's dates) is
+        # right at T1 and stale at T2 unless refreshed.
+        t1, t2 = "2026-06-01T00:00:00Z", "2026-06-04T00:00:00Z"
+        path = os.path.join(self.server.dir, "soon.jsonl")
+        records = [
+            '{"kind":"organization","key":"ChronoX","name":"Chrono"}',
+            '{"kind":"course","key":"ChronoX+CH1","title":"Chronometry","owners":["ChronoX"]}',
+            '{"kind":"course_run","key":"course-v1:ChronoX+CH1+A","course":"ChronoX+CH1",'
+            '"status":"published","start":"2026-05-01T00:00:00Z","end":"2026-06-02T00:00:00Z"}',
+            '{"kind":"course_run","key":"course-v1:ChronoX+CH1+B","course":"ChronoX+CH1",'
+            '"status":"published","start":"2026-06-03T00:00:00Z"}',
+        ]
+        with open(path, "w") as f:
+            f.write("\n".join(records) + "\n")
+        self.server.catalog = path
+        self.server.env = {"CATALOGD__CLOCK__NOW": t1}
+        self.server.start()
+        current = {"q": "chronometry", "availability": "current"}
+        r = self.server.api("GET", "search/all/", current)
+        self.assertEqual(r.status, 200, r)
+        by_type = {h["content_type"]: h for h in r.json["results"]}
+        self.assertEqual(by_type["course"]["start"], "2026-05-01T00:00:00Z", r.json)
+        self.server.stop()
+
+        r = run_cli(["verify", "--set", "store.path=" + self.server.store_path,
+                     "--set", "clock.now=" + t2])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("index matches the store", r.stdout)
+
+        self.server.catalog = None
+        self.server.env = {"CATALOGD__CLOCK__NOW": t2}
+        self.server.start()
+        r = self.server.api("GET", "search/all/", current)
+        self.assertEqual(r.status, 200, r)
+        by_type = {h["content_type"]: h for h in r.json["results"]}
+        self.assertIn("course", by_type, r.json)
+        self.assertEqual(by_type["course"]["start"], "2026-06-03T00:00:00Z")
+
     def test_verify_without_search_is_a_usage_error(self):
         r = run_cli(["verify", "--set", "store.path=" + self.server.store_path,
                      "--set", "search.driver=none"])
