@@ -688,4 +688,7 @@ const struct store_driver store_postgres_driver = {
     .checkpoint_get = sql_store_checkpoint_get,
     .checkpoint_set = sql_store_checkpoint_set,
     .lease_try = sql_store_lease_try,
+    .refresh_set = sql_store_refresh_set,
+    .refresh_due = sql_store_refresh_due,
+    .refresh_next = sql_store_refresh_next,
 };

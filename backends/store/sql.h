@@ -93,10 +93,8 @@ struct sql_ops {
     bool (*column_is_null)(struct sql_stmt *stmt, int i);
 };
 
-/* Opens a store over ops.  The store's driver is a copy of driver with
- * the hooks it leaves NULL that sql_store.c implements filled in
- * (refresh_set, refresh_due, refresh_next), so a SQL driver gains new
- * store hooks without listing them.  ctx is the driver's connection settings, kept
+/* Opens a store over ops; its driver is driver (which lists the
+ * sql_store_* hooks it uses).  ctx is the driver's connection settings, kept
  * (not copied) until the store is closed, then passed to free_ctx (may be
  * NULL).  Connects once on the calling thread and applies pending
  * migrations.  *out is owned by the caller (store_close). */

@@ -204,7 +204,6 @@ struct sql_cached {
 
 struct sql_store {
     struct store base;
-    struct store_driver driver; /* base.driver: the SQL driver's, completed */
     const struct sql_ops *ops;
     void *ctx;
     void (*free_ctx)(void *ctx);
@@ -1701,16 +1700,7 @@ int sql_store_open(const struct store_driver *driver, const struct sql_ops *ops,
             free_ctx(ctx);
         return error_set(err, ERR_INTERNAL, "out of memory");
     }
-    /* Hooks implemented here once for every SQL dialect: a driver that
-     * leaves them NULL still gets them. */
-    st->driver = *driver;
-    if (st->driver.refresh_set == NULL)
-        st->driver.refresh_set = sql_store_refresh_set;
-    if (st->driver.refresh_due == NULL)
-        st->driver.refresh_due = sql_store_refresh_due;
-    if (st->driver.refresh_next == NULL)
-        st->driver.refresh_next = sql_store_refresh_next;
-    st->base.driver = &st->driver;
+    st->base.driver = driver;
     st->ops = ops;
     st->ctx = ctx;
     st->free_ctx = free_ctx;

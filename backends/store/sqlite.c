@@ -250,4 +250,7 @@ const struct store_driver store_sqlite_driver = {
     .changes_since = sql_store_changes_since,
     .checkpoint_get = sql_store_checkpoint_get,
     .checkpoint_set = sql_store_checkpoint_set,
+    .refresh_set = sql_store_refresh_set,
+    .refresh_due = sql_store_refresh_due,
+    .refresh_next = sql_store_refresh_next,
 };
