@@ -245,7 +245,7 @@ static int empty_result(const struct search_request *rq, struct search_result *r
  * inline mode; the background indexer (thread mode) refreshes in its
  * passes, so it is only woken.  One atomic load when nothing is due.  A
  * failure is logged and the search answered from the index as it is. */
-static void refresh_if_due(struct app *app)
+void api_search_refresh_if_due(struct app *app)
 {
     if (app->store == NULL || app->search == NULL || !indexer_refresh_due(clock_now()))
         return;
@@ -266,7 +266,7 @@ int api_search_run(struct app *app, const struct api_search_params *p, struct se
         return error_set(err, ERR_UNAVAILABLE,
                          "Search is not available: no search backend is "
                          "configured (search.driver = none).");
-    refresh_if_due(app);
+    api_search_refresh_if_due(app);
     if (p->nothing)
         return empty_result(&p->rq, result, err);
     if (app->search->driver->query(app->search, &p->rq, result, err) != 0) {
@@ -388,7 +388,7 @@ int api_search_list_keys(struct app *app, const struct http_request *req, enum e
     struct search_node *tree = NULL;
     if (search_query_parse(q, strlen(q), &tree, err) != 0)
         return -1;
-    refresh_if_due(app);
+    api_search_refresh_if_due(app);
     struct search_request rq = {
         .query = tree,
         .content_mask = content_mask(kind),

@@ -71,6 +71,13 @@ int api_search_params_parse(const struct http_request *req, enum entity_kind kin
                             struct api_search_params *p, struct error *err);
 void api_search_params_free(struct api_search_params *p);
 
+/* Re-indexes (inline mode) or wakes the indexer for (thread mode) the
+ * documents the clock has made stale, when any may be due: one atomic
+ * load otherwise.  Called before every search, and by the server before
+ * it looks a search response up in the cache, so a cached answer from
+ * before a run boundary is not served after it. */
+void api_search_refresh_if_due(struct app *app);
+
 /* Runs p against app->search (or makes the empty answer when p->nothing).
  * result is caller-owned (search_result_clear). */
 int api_search_run(struct app *app, const struct api_search_params *p, struct search_result *result,

@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_search.h"
 #include "app.h"
 #include "auth.h"
 #include "auth_cache.h"
@@ -526,6 +527,8 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
             http_respond_error(&resp, &route_err);
     } else {
         route_index = (size_t)(route - catalog_routes);
+        if (response_cache_scope(route, &req) == RESPONSE_CACHE_SEARCH)
+            api_search_refresh_if_due(srv->app);
         if (response_cache_lookup(srv->app->cache, route, &req, &probe, &resp) != 1) {
             route->handler(srv->app, &req, route, &params, &resp);
             response_cache_store(srv->app->cache, &probe, &resp);
