@@ -230,8 +230,22 @@ static int import_stream(const struct command_line *cl, FILE *in, const char *na
         if (summary.invalid > 0)
             status = EXIT_FAILED;
         /* The import is committed: index it (in batches of the outbox) and
-         * let every process drop what it cached before. */
-        if (after_commit(store, search, cache, &err) != 0) {
+         * let every process drop what it cached before.  Where the store
+         * keeps appliers apart with a lease (PostgreSQL), a serve process
+         * whose indexer holds it applies the import instead: two appliers
+         * at once could write an older document over a newer one. */
+        bool leader = true;
+        if (search != NULL && store_lease_try(store, INDEXER_LEASE_KEY, &leader, &err) != 0) {
+            fprintf(stderr, "catalogd %s: %s\n", what, err.message);
+            leader = false;
+            status = EXIT_FAILED;
+        }
+        if (!leader)
+            fprintf(stderr,
+                    "catalogd %s: another process holds the indexer lease; it indexes "
+                    "these records\n",
+                    what);
+        if (after_commit(store, leader ? search : NULL, cache, &err) != 0) {
             fprintf(stderr,
                     "catalogd %s: the records are written but not all indexed yet: %s\n"
                     "catalogd %s: the next serve, write or verify applies the rest\n",

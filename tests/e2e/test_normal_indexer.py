@@ -12,6 +12,7 @@ tests/redis_fixture.sh; see tests/CMakeLists.txt.  Without them every test
 fails.
 """
 
+import json
 import time
 import unittest
 
@@ -68,6 +69,20 @@ class NormalIndexer(unittest.TestCase):
         r = self.patch_title(s, "Xylophonics", "wait_for_index=1")
         self.assertNotIn("_index", r.json)
         self.assertEqual(self.count(s, "xylophonics"), 1)
+
+    def test_import_leaves_indexing_to_the_lease_holder(self):
+        # A running server's indexer holds the lease: an import in another
+        # process writes the records and leaves applying them to it (two
+        # appliers at once could put an older document over a newer one).
+        s = self.server().start()
+        self.until("the server takes the lease", lambda: LEASE_TAKEN in self.log(s), 15)
+        line = {"kind": "course", "key": "AldenX+ZX900", "title": "Zymurgical Xenography",
+                "owners": ["AldenX"]}
+        r = full_cli(s, "import", "-", stdin=json.dumps(line) + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("another process holds the indexer lease", r.stderr)
+        self.until("the server's indexer applies the import",
+                   lambda: self.count(s, "zymurgical") == 1, 15)
 
     def test_without_waiting_the_write_is_searchable_soon(self):
         s = self.server(**{"search.poll_interval": "60s"}).start()
