@@ -46,6 +46,43 @@ int search_doc_strings(const json_t *doc, size_t i, const char *name, const json
     return 0;
 }
 
+int search_doc_read(const json_t *doc, size_t i, struct search_doc_view *out, struct error *err)
+{
+    const char *ctype;
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(doc))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu]: expected an object", i);
+    if (search_doc_string(doc, i, "content_type", &ctype, err) ||
+        search_doc_string(doc, i, "key", &out->key, err) ||
+        search_doc_string(doc, i, "title", &out->title, err) ||
+        search_doc_string(doc, i, "short_description", &out->short_description, err) ||
+        search_doc_string(doc, i, "full_description", &out->full_description, err) ||
+        search_doc_string(doc, i, "level_type", &out->level_type, err) ||
+        search_doc_string(doc, i, "language", &out->language, err) ||
+        search_doc_string(doc, i, "pacing_type", &out->pacing_type, err) ||
+        search_doc_string(doc, i, "status", &out->status, err) ||
+        search_doc_strings(doc, i, "orgs", &out->orgs, err) ||
+        search_doc_strings(doc, i, "organizations", &out->organizations, err) ||
+        search_doc_strings(doc, i, "subjects", &out->subjects, err) ||
+        search_doc_strings(doc, i, "seat_types", &out->seat_types, err))
+        return -1;
+    out->content = search_content_of(ctype);
+    if (out->content < 0)
+        return error_set_field(err, ERR_INVALID, "docs",
+                               "docs[%zu].content_type: expected course, courserun or program", i);
+    if (out->key == NULL || out->key[0] == '\0')
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].key: required", i);
+    if (out->title == NULL)
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].title: required", i);
+    out->hidden = json_object_get(doc, "hidden");
+    if (out->hidden != NULL && !json_is_boolean(out->hidden) && !json_is_null(out->hidden))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].hidden: expected a boolean", i);
+    out->hit = json_object_get(doc, "hit");
+    if (out->hit != NULL && !json_is_object(out->hit))
+        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].hit: expected an object", i);
+    return 0;
+}
+
 bool search_doc_is_public(int content, const char *status, bool hidden)
 {
     switch (content) {

@@ -29,6 +29,23 @@ int search_doc_string(const json_t *doc, size_t i, const char *name, const char 
 int search_doc_strings(const json_t *doc, size_t i, const char *name, const json_t **out,
                        struct error *err);
 
+/* The fields of one document every driver reads, checked once: strings
+ * (NULL when absent), lists of strings (NULL when absent), hidden (a
+ * boolean or null; NULL when absent) and hit (an object; NULL when absent).
+ * Everything is borrowed from the document. */
+struct search_doc_view {
+    int content; /* enum search_content */
+    const char *key, *title, *short_description, *full_description;
+    const char *level_type, *language, *pacing_type, *status;
+    const json_t *orgs, *organizations, *subjects, *seat_types;
+    const json_t *hidden, *hit;
+};
+
+/* Reads and checks document i of a batch: content_type known, key
+ * non-empty, title present, every field of the right type.  Returns 0, or
+ * -1 with ERR_INVALID naming "docs[i].<field>". */
+int search_doc_read(const json_t *doc, size_t i, struct search_doc_view *out, struct error *err);
+
 /* The visibility rule of backends/search.h: a run is public when
  * published and not hidden; a program when active or retired; a course
  * when its status is null or published and it is not hidden. */

@@ -1498,38 +1498,15 @@ static int add_facet(struct writer *w, sqlite3_int64 id, int field, const char *
 
 static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error *err)
 {
-    const char *ctype, *key, *title, *shortd, *fulld, *level, *lang, *pacing, *status;
-    const json_t *orgs, *organizations, *subjects, *seats;
-    if (!json_is_object(doc))
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu]: expected an object", i);
-    if (search_doc_string(doc, i, "content_type", &ctype, err) ||
-        search_doc_string(doc, i, "key", &key, err) ||
-        search_doc_string(doc, i, "title", &title, err) ||
-        search_doc_string(doc, i, "short_description", &shortd, err) ||
-        search_doc_string(doc, i, "full_description", &fulld, err) ||
-        search_doc_string(doc, i, "level_type", &level, err) ||
-        search_doc_string(doc, i, "language", &lang, err) ||
-        search_doc_string(doc, i, "pacing_type", &pacing, err) ||
-        search_doc_string(doc, i, "status", &status, err) ||
-        search_doc_strings(doc, i, "orgs", &orgs, err) ||
-        search_doc_strings(doc, i, "organizations", &organizations, err) ||
-        search_doc_strings(doc, i, "subjects", &subjects, err) ||
-        search_doc_strings(doc, i, "seat_types", &seats, err))
+    struct search_doc_view view;
+    if (search_doc_read(doc, i, &view, err) != 0)
         return -1;
-    int content = search_content_of(ctype);
-    if (content < 0)
-        return error_set_field(err, ERR_INVALID, "docs",
-                               "docs[%zu].content_type: expected course, courserun or program", i);
-    if (key == NULL || key[0] == '\0')
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].key: required", i);
-    if (title == NULL)
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].title: required", i);
-    const json_t *hidden = json_object_get(doc, "hidden");
-    if (hidden != NULL && !json_is_boolean(hidden) && !json_is_null(hidden))
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].hidden: expected a boolean", i);
-    const json_t *hit = json_object_get(doc, "hit");
-    if (hit != NULL && !json_is_object(hit))
-        return error_set_field(err, ERR_INVALID, "docs", "docs[%zu].hit: expected an object", i);
+    const int content = view.content;
+    const char *key = view.key, *title = view.title, *shortd = view.short_description,
+               *fulld = view.full_description, *level = view.level_type, *lang = view.language,
+               *pacing = view.pacing_type, *status = view.status;
+    const json_t *orgs = view.orgs, *organizations = view.organizations, *subjects = view.subjects,
+                 *seats = view.seat_types, *hidden = view.hidden, *hit = view.hit;
 
     if (remove_id(w, content, key, err) != 0)
         return -1;
@@ -1596,7 +1573,7 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     if (rc == 0)
         rc = add_facet(w, id, F_PACING_TYPE, pacing, err);
     if (rc == 0)
-        rc = add_facet(w, id, F_CONTENT_TYPE, ctype, err);
+        rc = add_facet(w, id, F_CONTENT_TYPE, search_content_names[content], err);
     return rc;
 }
 
