@@ -83,6 +83,22 @@ int search_doc_read(const json_t *doc, size_t i, struct search_doc_view *out, st
     return 0;
 }
 
+int search_suggest_begin(const char *prefix, char *words, json_t **out, struct error *err)
+{
+    size_t len = prefix ? strlen(prefix) : 0;
+    *out = NULL;
+    if (len > SEARCH_QUERY_MAX_BYTES)
+        return error_set_field(err, ERR_INVALID, "q", "q is longer than %d bytes",
+                               SEARCH_QUERY_MAX_BYTES);
+    int n = search_fold_words(prefix ? prefix : "", len, words, SEARCH_SUGGEST_WORDS_SIZE);
+    if (n < 0)
+        return error_set_field(err, ERR_INVALID, "q", "q is not valid UTF-8");
+    *out = json_pack("{s:[], s:[], s:[]}", "course", "courserun", "program");
+    if (*out == NULL)
+        return error_set(err, ERR_INTERNAL, "search index: out of memory");
+    return n;
+}
+
 bool search_doc_is_public(int content, const char *status, bool hidden)
 {
     switch (content) {

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "search.h"
+#include "search_query.h"
 
 /* "course", "courserun", "program", indexed by enum search_content. */
 extern const char *const search_content_names[SEARCH_CONTENT_COUNT];
@@ -45,6 +46,18 @@ struct search_doc_view {
  * non-empty, title present, every field of the right type.  Returns 0, or
  * -1 with ERR_INVALID naming "docs[i].<field>". */
 int search_doc_read(const json_t *doc, size_t i, struct search_doc_view *out, struct error *err);
+
+/* Room for a typeahead prefix folded into words (UTF-8 may grow when
+ * folded). */
+#define SEARCH_SUGGEST_WORDS_SIZE (SEARCH_QUERY_MAX_BYTES * 4 + 1)
+
+/* The start every driver's suggest shares: *out becomes the empty answer
+ * {"course": [], "courserun": [], "program": []} (caller-owned), and
+ * prefix (NULL is "") is folded into space-separated words in
+ * words[SEARCH_SUGGEST_WORDS_SIZE].  Returns the number of words (0: answer
+ * with the empty lists), or -1 with *out NULL and ERR_INVALID on "q"
+ * (too long, not UTF-8) or ERR_INTERNAL. */
+int search_suggest_begin(const char *prefix, char *words, json_t **out, struct error *err);
 
 /* The visibility rule of backends/search.h: a run is public when
  * published and not hidden; a program when active or retired; a course

@@ -1771,21 +1771,10 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
                         json_t **out, struct error *err)
 {
     struct fts5 *fx = (struct fts5 *)search;
-    char words[SEARCH_QUERY_MAX_BYTES * 4 + 1];
-    size_t len = prefix ? strlen(prefix) : 0;
-    *out = json_pack("{s:[], s:[], s:[]}", "course", "courserun", "program");
-    if (*out == NULL)
-        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-    if (len > SEARCH_QUERY_MAX_BYTES) {
-        json_decref(*out), *out = NULL;
-        return error_set_field(err, ERR_INVALID, "q", "q is longer than %d bytes",
-                               SEARCH_QUERY_MAX_BYTES);
-    }
-    int n = search_fold_words(prefix ? prefix : "", len, words, sizeof words);
-    if (n < 0) {
-        json_decref(*out), *out = NULL;
-        return error_set_field(err, ERR_INVALID, "q", "q is not valid UTF-8");
-    }
+    char words[SEARCH_SUGGEST_WORDS_SIZE];
+    int n = search_suggest_begin(prefix, words, out, err);
+    if (n < 0)
+        return -1;
     if (n == 0 || limit == 0)
         return 0;
 
