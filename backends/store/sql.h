@@ -93,6 +93,21 @@ struct sql_ops {
     bool (*column_is_null)(struct sql_stmt *stmt, int i);
 };
 
+/* Every store_driver hook sql_store.c implements once for all SQL
+ * dialects, for a driver's designated initializer, so that a hook added
+ * here reaches every SQL driver:
+ *   const struct store_driver store_x_driver = {.name = "x", .open = x_open,
+ *                                               SQL_STORE_HOOKS};
+ * A driver adds what is its own (postgres: .lease_try). */
+#define SQL_STORE_HOOKS                                                                            \
+    .close = sql_store_close, .migrate = sql_store_migrate, .health = sql_store_health,            \
+    .begin = sql_store_begin, .commit = sql_store_commit, .rollback = sql_store_rollback,          \
+    .get = sql_store_get, .list = sql_store_list, .each = sql_store_each,                          \
+    .count = sql_store_count, .put = sql_store_put, .remove = sql_store_remove,                    \
+    .changes_since = sql_store_changes_since, .checkpoint_get = sql_store_checkpoint_get,          \
+    .checkpoint_set = sql_store_checkpoint_set, .refresh_set = sql_store_refresh_set,              \
+    .refresh_due = sql_store_refresh_due, .refresh_next = sql_store_refresh_next
+
 /* Opens a store over ops; its driver is driver (which lists the
  * sql_store_* hooks it uses).  ctx is the driver's connection settings, kept
  * (not copied) until the store is closed, then passed to free_ctx (may be
