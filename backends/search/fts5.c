@@ -25,6 +25,9 @@
  * them all at once, and a failed rebuild rolls back to the old index.
  * Other writers wait for the lock meanwhile (busy timeout) or fail with
  * ERR_UNAVAILABLE; the indexer's outbox makes them catch up later.
+ *
+ * This file holds the query path, open and close; the write path is in
+ * fts5_write.c and the in-memory copy of the hit set in fts5_meta.c.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -36,102 +39,13 @@
 #include "search.h"
 #include "doc_fields.h"
 #include "search_query.h"
+#include "fts5_internal.h"
 
 #define SOON_SECONDS (60 * 24 * 3600)
 
 /* bm25 weights, in fts column order: title above short description above
  * full description; keys, organizations and subjects in between. */
 #define BM25_WEIGHTS "10.0, 4.0, 1.0, 3.0, 5.0, 3.0"
-
-/* ---- the hit set in memory ----
- *
- * Counting over the whole hit set (total, availability, facets) is where a
- * common word's time went: a GROUP BY over about seven text facet rows
- * per hit.  Instead each document's filter fields and facet values (as
- * small integer ids) are kept in memory, sorted by docs.id: a query asks
- * SQLite only for the ids the text matches (a posting-list walk, no row
- * reads) and filters and counts them in one loop.  About 60 bytes per
- * document plus 4 per facet value: ~10 MB for 100k documents.
- *
- * The memory copy is reloaded from the tables, lazily at the next query,
- * after this handle writes (index, remove, clear, rebuild) and when
- * another connection has committed (PRAGMA data_version), so several
- * processes on one index file stay correct.  A reload reads docs and
- * facets once (~0.1 s for 50k documents); the page itself is still ranked
- * by SQL (bm25 with the boosts). */
-
-enum {
-    M_PUBLIC = 1,
-    M_START = 2,             /* start is set */
-    M_END = 4,               /* end_ is set */
-    M_ENROLLABLE_FROM = 8,   /* enr_start is set */
-    M_ENROLLABLE_UNTIL = 16, /* enr_end is set */
-    M_SELF_PACED = 32,
-    M_DEAD = 64, /* removed since the last full load */
-};
-
-struct meta_doc {
-    sqlite3_int64 id;
-    sqlite3_int64 start, end, enr_start, enr_end;
-    uint32_t facet_at; /* first facet id in meta.facets */
-    uint16_t n_facets;
-    uint8_t content, flags;
-};
-
-struct meta_value {
-    int field;
-    char *text; /* owned */
-};
-
-struct meta {
-    bool loaded;
-    sqlite3_int64 data_version;
-    struct meta_doc *docs;
-    size_t n_docs, cap_docs;
-    uint32_t *facets; /* value ids, doc by doc */
-    size_t n_facets, cap_facets;
-    struct meta_value *values;
-    size_t n_values, cap_values;
-    uint32_t *slots; /* open addressing (field, text) -> value id + 1; 0 empty */
-    size_t n_slots;
-    size_t n_dead, n_garbage; /* dead docs, facet ids no live doc uses */
-};
-
-/* What one write batch did, applied to the memory copy once it commits
- * (so a batch's own writes cost O(batch), not a reload). */
-struct log_op {
-    bool add;
-    struct meta_doc doc; /* add: facet_at indexes log.facets */
-};
-
-struct meta_log {
-    struct log_op *ops;
-    size_t n_ops, cap_ops;
-    uint32_t *facets;
-    size_t n_facets, cap_facets;
-    bool failed; /* out of memory: reload instead */
-};
-
-struct fts5 {
-    struct search base;
-    sqlite3 *db;
-    pthread_mutex_t lock;
-    bool rebuilding;  /* inside rebuild_begin: writes join its transaction */
-    struct meta meta; /* under lock */
-};
-
-enum facet_field {
-    F_ORGANIZATIONS,
-    F_SUBJECTS,
-    F_LEVEL_TYPE,
-    F_LANGUAGE,
-    F_PACING_TYPE,
-    F_SEAT_TYPES,
-    F_CONTENT_TYPE,
-    F_REPORTED, /* fields below are for picks only */
-    F_ORG = F_REPORTED,
-    F_COUNT
-};
 
 static const char *const facet_names[F_COUNT] = {"organizations", "subjects",    "level_type",
                                                  "language",      "pacing_type", "seat_types",
@@ -157,7 +71,7 @@ static const char schema[] =
     " full_description, org, key, subject, tokenize='unicode61 remove_diacritics 2',"
     " prefix='2 3');";
 
-static int db_error(sqlite3 *db, struct error *err, const char *what)
+int fts5_db_error(sqlite3 *db, struct error *err, const char *what)
 {
     int rc = sqlite3_errcode(db);
     enum error_code code = ERR_INTERNAL;
@@ -257,7 +171,7 @@ static int sql_prepare(sqlite3 *db, const struct sql *s, sqlite3_stmt **st, stru
     if (s->oom)
         return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     if (sqlite3_prepare_v2(db, s->buf, -1, st, NULL) != SQLITE_OK)
-        return db_error(db, err, "prepare");
+        return fts5_db_error(db, err, "prepare");
     for (size_t i = 0; i < s->n_params; i++) {
         const struct param *p = &s->params[i];
         if (p->is_text)
@@ -271,7 +185,6 @@ static int sql_prepare(sqlite3 *db, const struct sql *s, sqlite3_stmt **st, stru
 /* ---- query tree to FTS5 ---- */
 
 static bool expressible(const struct search_node *node);
-static int exec(sqlite3 *db, const char *sql, struct error *err);
 
 static bool positive(const struct search_node *node)
 {
@@ -629,261 +542,12 @@ static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hi
         }
     }
     if (rc != SQLITE_DONE) {
-        db_error(fx->db, err, "query");
+        fts5_db_error(fx->db, err, "query");
         sqlite3_finalize(st);
         return -1;
     }
     sqlite3_finalize(st);
     return 0;
-}
-
-static void meta_free(struct meta *m)
-{
-    for (size_t i = 0; i < m->n_values; i++)
-        free(m->values[i].text);
-    free(m->values);
-    free(m->docs);
-    free(m->facets);
-    free(m->slots);
-    memset(m, 0, sizeof *m);
-}
-
-static uint32_t value_hash(int field, const char *text)
-{
-    uint32_t h = 2166136261u ^ (uint32_t)field;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
-
-/* The slot of (field, text): holds its id + 1, or 0 where it would go. */
-static uint32_t *value_slot(const struct meta *m, int field, const char *text)
-{
-    size_t mask = m->n_slots - 1;
-    for (size_t i = value_hash(field, text) & mask;; i = (i + 1) & mask) {
-        uint32_t v = m->slots[i];
-        if (v == 0 || (m->values[v - 1].field == field && strcmp(m->values[v - 1].text, text) == 0))
-            return &m->slots[i];
-    }
-}
-
-/* The id of (field, text), or -1 when no document carries it. */
-static long value_find(const struct meta *m, int field, const char *text)
-{
-    if (m->n_slots == 0)
-        return -1;
-    uint32_t v = *value_slot(m, field, text);
-    return v ? (long)v - 1 : -1;
-}
-
-static bool grow(void **buf, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t cap2 = *cap ? *cap * 2 : 1024;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *grown = realloc(*buf, cap2 * size);
-    if (grown == NULL)
-        return false;
-    *buf = grown;
-    *cap = cap2;
-    return true;
-}
-
-/* Interns (field, text); -1 when out of memory. */
-static long value_intern(struct meta *m, int field, const char *text)
-{
-    if (m->n_values * 2 + 2 > m->n_slots) {
-        size_t n = m->n_slots ? m->n_slots * 2 : 256;
-        uint32_t *slots = calloc(n, sizeof *slots);
-        if (slots == NULL)
-            return -1;
-        free(m->slots);
-        m->slots = slots;
-        m->n_slots = n;
-        for (size_t i = 0; i < m->n_values; i++)
-            *value_slot(m, m->values[i].field, m->values[i].text) = (uint32_t)i + 1;
-    }
-    uint32_t *slot = value_slot(m, field, text);
-    if (*slot)
-        return (long)*slot - 1;
-    char *copy = strdup(text);
-    if (copy == NULL ||
-        !grow((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof *m->values)) {
-        free(copy);
-        return -1;
-    }
-    m->values[m->n_values] = (struct meta_value){.field = field, .text = copy};
-    *slot = (uint32_t)++m->n_values;
-    return (long)m->n_values - 1;
-}
-
-static int data_version(sqlite3 *db, sqlite3_int64 *out, struct error *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        db_error(db, err, "data_version");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* Reads docs and facets (both in docs.id order) into a fresh meta. */
-static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
-{
-    sqlite3_stmt *d = NULL, *f = NULL;
-    int rc = 0, step;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, content, public, start, end_, enr_start, enr_end,"
-                           " self_paced FROM docs INDEXED BY docs_load ORDER BY id",
-                           -1, &d, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT doc, field, value FROM facets ORDER BY doc", -1, &f, NULL) !=
-            SQLITE_OK) {
-        sqlite3_finalize(d);
-        sqlite3_finalize(f);
-        return db_error(db, err, "load facets");
-    }
-    int fstep = sqlite3_step(f);
-    while (rc == 0 && (step = sqlite3_step(d)) == SQLITE_ROW) {
-        if (!grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs)) {
-            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-            break;
-        }
-        struct meta_doc *doc = &m->docs[m->n_docs++];
-        memset(doc, 0, sizeof *doc);
-        doc->id = sqlite3_column_int64(d, 0);
-        doc->content = (uint8_t)sqlite3_column_int(d, 1);
-        doc->flags = sqlite3_column_int(d, 2) ? M_PUBLIC : 0;
-        if (sqlite3_column_type(d, 3) != SQLITE_NULL)
-            doc->start = sqlite3_column_int64(d, 3), doc->flags |= M_START;
-        if (sqlite3_column_type(d, 4) != SQLITE_NULL)
-            doc->end = sqlite3_column_int64(d, 4), doc->flags |= M_END;
-        if (sqlite3_column_type(d, 5) != SQLITE_NULL)
-            doc->enr_start = sqlite3_column_int64(d, 5), doc->flags |= M_ENROLLABLE_FROM;
-        if (sqlite3_column_type(d, 6) != SQLITE_NULL)
-            doc->enr_end = sqlite3_column_int64(d, 6), doc->flags |= M_ENROLLABLE_UNTIL;
-        if (sqlite3_column_int(d, 7))
-            doc->flags |= M_SELF_PACED;
-        doc->facet_at = (uint32_t)m->n_facets;
-        /* Facet rows of ids with no docs row (none normally) are skipped. */
-        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) < doc->id)
-            fstep = sqlite3_step(f);
-        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) == doc->id) {
-            long v =
-                value_intern(m, sqlite3_column_int(f, 1), (const char *)sqlite3_column_text(f, 2));
-            if (v < 0 || doc->n_facets == UINT16_MAX ||
-                !grow((void **)&m->facets, &m->cap_facets, m->n_facets + 1, sizeof *m->facets)) {
-                rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-                break;
-            }
-            m->facets[m->n_facets++] = (uint32_t)v;
-            doc->n_facets++;
-            fstep = sqlite3_step(f);
-        }
-    }
-    if (rc == 0 && (step != SQLITE_DONE || (fstep != SQLITE_DONE && fstep != SQLITE_ROW)))
-        rc = db_error(db, err, "load facets");
-    sqlite3_finalize(d);
-    sqlite3_finalize(f);
-    return rc;
-}
-
-/* Makes fx->meta current (called with fx->lock held, inside the query's
- * read transaction so that it and the query see the same snapshot). */
-static int meta_refresh(struct fts5 *fx, struct error *err)
-{
-    sqlite3_int64 version;
-    if (data_version(fx->db, &version, err) != 0)
-        return -1;
-    if (fx->meta.loaded && version == fx->meta.data_version)
-        return 0;
-    struct meta fresh = {0};
-    if (meta_read(fx->db, &fresh, err) != 0) {
-        meta_free(&fresh);
-        return -1;
-    }
-    meta_free(&fx->meta);
-    fx->meta = fresh;
-    fx->meta.data_version = version;
-    /* While rebuilding, this handle's own uncommitted writes change what it
-     * must see without moving data_version: reload every time. */
-    fx->meta.loaded = !fx->rebuilding;
-    return 0;
-}
-
-/* The index of id in m->docs, or where it would go. */
-static size_t meta_find(const struct meta *m, sqlite3_int64 id)
-{
-    size_t lo = 0, hi = m->n_docs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->docs[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static bool meta_apply_op(struct meta *m, const struct meta_log *log, const struct log_op *op)
-{
-    size_t j = meta_find(m, op->doc.id);
-    bool found = j < m->n_docs && m->docs[j].id == op->doc.id;
-    if (found && !(m->docs[j].flags & M_DEAD)) {
-        m->docs[j].flags |= M_DEAD;
-        m->n_dead++;
-        m->n_garbage += m->docs[j].n_facets;
-    }
-    if (!op->add)
-        return true;
-    if (!grow((void **)&m->facets, &m->cap_facets, m->n_facets + op->doc.n_facets,
-              sizeof *m->facets))
-        return false;
-    if (!found) {
-        if (!grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs))
-            return false;
-        memmove(&m->docs[j + 1], &m->docs[j], (m->n_docs - j) * sizeof *m->docs);
-        m->n_docs++;
-    } else {
-        m->n_dead--;
-    }
-    m->docs[j] = op->doc;
-    m->docs[j].facet_at = (uint32_t)m->n_facets;
-    memcpy(m->facets + m->n_facets, log->facets + op->doc.facet_at,
-           op->doc.n_facets * sizeof *m->facets);
-    m->n_facets += op->doc.n_facets;
-    return true;
-}
-
-/* Applies a committed batch's log; a failed log, or more dead entries and
- * unused facet ids than live ones by a margin, make the next query reload
- * instead. */
-static void meta_apply(struct meta *m, const struct meta_log *log)
-{
-    bool ok = m->loaded && !log->failed;
-    for (size_t i = 0; ok && i < log->n_ops; i++)
-        ok = meta_apply_op(m, log, &log->ops[i]);
-    if (!ok || m->n_dead > m->n_docs / 4 + 1024 || m->n_garbage > m->n_facets / 2 + 8192)
-        m->loaded = false;
-}
-
-static void meta_log_free(struct meta_log *log)
-{
-    free(log->ops);
-    free(log->facets);
-    memset(log, 0, sizeof *log);
-}
-
-/* Marks the memory copy stale after this handle wrote. */
-static void meta_stale(struct fts5 *fx)
-{
-    fx->meta.loaded = false;
 }
 
 struct match {
@@ -924,7 +588,7 @@ static int match_ids(struct fts5 *fx, const struct search_request *rq, bool rank
     size_t cap = 0;
     bool sorted = true;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow((void **)out, &cap, *n + 1, sizeof **out)) {
+        if (!fts5_grow((void **)out, &cap, *n + 1, sizeof **out)) {
             sqlite3_finalize(st);
             return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
         }
@@ -937,7 +601,7 @@ static int match_ids(struct fts5 *fx, const struct search_request *rq, bool rank
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return db_error(fx->db, err, "match");
+        return fts5_db_error(fx->db, err, "match");
     if (!sorted)
         qsort(*out, *n, sizeof **out, cmp_match);
     return 0;
@@ -987,7 +651,7 @@ static int filter_init(const struct meta *m, const struct search_request *rq, st
             return error_set_field(err, ERR_INVALID, "selected_facets",
                                    "unknown facet field '%.40s'",
                                    rq->picks[i].field ? rq->picks[i].field : "");
-        long v = value_find(m, field, rq->picks[i].value);
+        long v = fts5_value_find(m, field, rq->picks[i].value);
         if (v < 0)
             f->nothing = true;
         else if (f->n_picks < sizeof f->picks / sizeof *f->picks)
@@ -1175,7 +839,7 @@ static int read_cand(sqlite3 *db, sqlite3_stmt *st, sqlite3_int64 id, struct err
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
-    return rc == SQLITE_ROW ? 0 : db_error(db, err, "page");
+    return rc == SQLITE_ROW ? 0 : fts5_db_error(db, err, "page");
 }
 
 /* The relevance page from the ranked candidates, as run_hits would give
@@ -1210,7 +874,7 @@ static int page_from_cands(struct fts5 *fx, const struct search_request *rq, str
             SQLITE_OK ||
         sqlite3_prepare_v2(fx->db, "SELECT content, key, hit FROM docs WHERE id = ?", -1, &hit,
                            NULL) != SQLITE_OK)
-        rc = db_error(fx->db, err, "page");
+        rc = fts5_db_error(fx->db, err, "page");
     /* By score (then id) first; titles matter only inside a run of equal
      * scores that reaches the page, so only those are read. */
     if (rc == 0)
@@ -1272,7 +936,7 @@ static int query_locked(struct fts5 *fx, const struct search_request *rq,
     bool want_page = rq->limit > 0;
     bool rank_here =
         want_page && rq->sort == SEARCH_SORT_RELEVANCE && rq->offset + rq->limit <= PAGE_IN_C_MAX;
-    if (meta_refresh(fx, err) != 0 || filter_init(&fx->meta, rq, &f, err) != 0 ||
+    if (fts5_meta_refresh(fx, err) != 0 || filter_init(&fx->meta, rq, &f, err) != 0 ||
         match_ids(fx, rq, rank_here, &matches, &n, &all, err) != 0) {
         free(matches);
         return -1;
@@ -1319,7 +983,7 @@ static int fts5_query(struct search *search, const struct search_request *rq,
     pthread_mutex_lock(&fx->lock);
     /* One read transaction: memory copy, total and page see one snapshot.
      * A rebuild already holds the write transaction. */
-    int rc = fx->rebuilding ? 0 : exec(fx->db, "BEGIN", err);
+    int rc = fx->rebuilding ? 0 : fts5_exec(fx->db, "BEGIN", err);
     if (rc == 0) {
         rc = query_locked(fx, rq, result, err);
         if (!fx->rebuilding)
@@ -1333,338 +997,14 @@ static int fts5_query(struct search *search, const struct search_request *rq,
 
 /* ---- writing ---- */
 
-static int exec(sqlite3 *db, const char *sql, struct error *err)
+int fts5_exec(sqlite3 *db, const char *sql, struct error *err)
 {
     char what[48];
     /* The start of the statement is enough to say which step failed. */
     snprintf(what, sizeof what, "%.40s%s", sql, strlen(sql) > 40 ? "..." : "");
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(db, err, what);
+        return fts5_db_error(db, err, what);
     return 0;
-}
-
-static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt *st, int col,
-                    struct meta_doc *md, struct error *err)
-{
-    static const uint8_t bits[] = {M_START, M_END, M_ENROLLABLE_FROM, M_ENROLLABLE_UNTIL};
-    sqlite3_int64 *slots[] = {&md->start, &md->end, &md->enr_start, &md->enr_end};
-    const char *text;
-    time_t t;
-    if (search_doc_string(doc, i, name, &text, err) != 0)
-        return -1;
-    if (text == NULL)
-        return sqlite3_bind_null(st, col), 0;
-    if (clock_parse_iso8601(text, &t) != 0)
-        return error_set_field(err, ERR_INVALID, "docs",
-                               "docs[%zu].%s: '%.40s' is not an ISO 8601 instant", i, name, text);
-    sqlite3_bind_int64(st, col, (sqlite3_int64)t);
-    *slots[col - 5] = (sqlite3_int64)t; /* columns 5..8: start .. enr_end */
-    md->flags |= bits[col - 5];
-    return 0;
-}
-
-/* Joins the strings of up to two lists with ". " so FTS5 sees word
- * boundaries between them. */
-static char *join_lists(const json_t *a, const json_t *b)
-{
-    size_t len = 1;
-    const json_t *lists[2] = {a, b};
-    for (int l = 0; l < 2; l++)
-        for (size_t k = 0; lists[l] && k < json_array_size(lists[l]); k++)
-            len += strlen(json_string_value(json_array_get(lists[l], k))) + 2;
-    char *out = malloc(len);
-    if (out == NULL)
-        return NULL;
-    out[0] = '\0';
-    for (int l = 0; l < 2; l++)
-        for (size_t k = 0; lists[l] && k < json_array_size(lists[l]); k++) {
-            if (out[0])
-                strcat(out, ". ");
-            strcat(out, json_string_value(json_array_get(lists[l], k)));
-        }
-    return out;
-}
-
-struct writer {
-    sqlite3 *db;
-    struct meta *meta;    /* the memory copy to log for, or NULL */
-    struct meta_log *log; /* this batch's changes to it */
-    sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts, *ins_facet;
-};
-
-static void writer_finalize(struct writer *w)
-{
-    sqlite3_finalize(w->find);
-    sqlite3_finalize(w->del_doc);
-    sqlite3_finalize(w->del_fts);
-    sqlite3_finalize(w->del_facets);
-    sqlite3_finalize(w->ins_doc);
-    sqlite3_finalize(w->ins_fts);
-    sqlite3_finalize(w->ins_facet);
-}
-
-static int writer_prepare(struct writer *w, struct error *err)
-{
-    struct {
-        sqlite3_stmt **st;
-        const char *sql;
-    } all[] = {
-        {&w->find, "SELECT id FROM docs WHERE content = ? AND key = ?"},
-        {&w->del_doc, "DELETE FROM docs WHERE id = ?"},
-        {&w->del_fts, "DELETE FROM fts WHERE rowid = ?"},
-        {&w->del_facets, "DELETE FROM facets WHERE doc = ?"},
-        {&w->ins_doc, "INSERT INTO docs(content, key, public, title, start, end_, enr_start,"
-                      " enr_end, self_paced, hit, digest)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-        {&w->ins_fts, "INSERT INTO fts(rowid, title, short_description, full_description, org,"
-                      " key, subject) VALUES (?, ?, ?, ?, ?, ?, ?)"},
-        {&w->ins_facet, "INSERT OR IGNORE INTO facets(doc, field, value) VALUES (?, ?, ?)"},
-    };
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (sqlite3_prepare_v2(w->db, all[i].sql, -1, all[i].st, NULL) != SQLITE_OK)
-            return db_error(w->db, err, "prepare");
-    return 0;
-}
-
-static int step_done(sqlite3 *db, sqlite3_stmt *st, struct error *err)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : db_error(db, err, "write");
-}
-
-static struct log_op *log_push(struct writer *w, bool add, sqlite3_int64 id)
-{
-    struct meta_log *log = w->log;
-    if (w->meta == NULL || log->failed)
-        return NULL;
-    if (!grow((void **)&log->ops, &log->cap_ops, log->n_ops + 1, sizeof *log->ops)) {
-        log->failed = true;
-        return NULL;
-    }
-    struct log_op *op = &log->ops[log->n_ops++];
-    memset(op, 0, sizeof *op);
-    op->add = add;
-    op->doc.id = id;
-    op->doc.facet_at = (uint32_t)log->n_facets;
-    return op;
-}
-
-static int remove_id(struct writer *w, int content, const char *key, struct error *err)
-{
-    sqlite3_bind_int(w->find, 1, content);
-    sqlite3_bind_text(w->find, 2, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(w->find);
-    sqlite3_int64 id = rc == SQLITE_ROW ? sqlite3_column_int64(w->find, 0) : 0;
-    sqlite3_reset(w->find);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(w->db, err, "find");
-    if (rc == SQLITE_DONE)
-        return 0;
-    sqlite3_stmt *dels[] = {w->del_fts, w->del_facets, w->del_doc};
-    for (int i = 0; i < 3; i++) {
-        sqlite3_bind_int64(dels[i], 1, id);
-        if (step_done(w->db, dels[i], err) != 0)
-            return -1;
-    }
-    log_push(w, false, id);
-    return 0;
-}
-
-static int add_facet(struct writer *w, sqlite3_int64 id, int field, const char *value,
-                     struct error *err)
-{
-    if (value == NULL)
-        return 0;
-    struct meta_log *log = w->log;
-    if (w->meta != NULL && !log->failed && log->n_ops > 0) {
-        struct log_op *op = &log->ops[log->n_ops - 1];
-        long v = value_intern(w->meta, field, value);
-        bool dup = false; /* the table keeps one row per value, so must we */
-        for (uint16_t k = 0; v >= 0 && k < op->doc.n_facets; k++)
-            dup |= log->facets[op->doc.facet_at + k] == (uint32_t)v;
-        if (v < 0 || op->doc.n_facets == UINT16_MAX ||
-            !grow((void **)&log->facets, &log->cap_facets, log->n_facets + 1, sizeof *log->facets))
-            log->failed = true;
-        else if (!dup)
-            log->facets[log->n_facets++] = (uint32_t)v, op->doc.n_facets++;
-    }
-    sqlite3_bind_int64(w->ins_facet, 1, id);
-    sqlite3_bind_int(w->ins_facet, 2, field);
-    sqlite3_bind_text(w->ins_facet, 3, value, -1, SQLITE_TRANSIENT);
-    return step_done(w->db, w->ins_facet, err);
-}
-
-static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error *err)
-{
-    struct search_doc_view view;
-    if (search_doc_read(doc, i, &view, err) != 0)
-        return -1;
-    const int content = view.content;
-    const char *key = view.key, *title = view.title, *shortd = view.short_description,
-               *fulld = view.full_description, *level = view.level_type, *lang = view.language,
-               *pacing = view.pacing_type, *status = view.status;
-    const json_t *orgs = view.orgs, *organizations = view.organizations, *subjects = view.subjects,
-                 *seats = view.seat_types, *hidden = view.hidden, *hit = view.hit;
-
-    if (remove_id(w, content, key, err) != 0)
-        return -1;
-    sqlite3_stmt *st = w->ins_doc;
-    struct meta_doc md = {.content = (uint8_t)content};
-    if (opt_date(doc, i, "start", st, 5, &md, err) || opt_date(doc, i, "end", st, 6, &md, err) ||
-        opt_date(doc, i, "enrollment_start", st, 7, &md, err) ||
-        opt_date(doc, i, "enrollment_end", st, 8, &md, err)) {
-        sqlite3_clear_bindings(st);
-        return -1;
-    }
-    char *hit_text = json_dumps(hit ? hit : doc, JSON_COMPACT);
-    char *org_text = join_lists(orgs, organizations);
-    char *subject_text = join_lists(subjects, NULL);
-    if (hit_text == NULL || org_text == NULL || subject_text == NULL) {
-        free(hit_text), free(org_text), free(subject_text);
-        sqlite3_clear_bindings(st);
-        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-    }
-    sqlite3_bind_int(st, 1, content);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, search_doc_is_public(content, status, json_is_true(hidden)));
-    sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 9, pacing && strcmp(pacing, "self_paced") == 0);
-    sqlite3_bind_text(st, 10, hit_text, -1, free);
-    char digest[17];
-    snprintf(digest, sizeof digest, "%016llx", (unsigned long long)search_doc_digest(doc));
-    sqlite3_bind_text(st, 11, digest, -1, SQLITE_TRANSIENT);
-    int rc = step_done(w->db, st, err);
-    sqlite3_int64 id = sqlite3_last_insert_rowid(w->db);
-    struct log_op *op = rc == 0 ? log_push(w, true, id) : NULL;
-    if (op != NULL) {
-        if (search_doc_is_public(content, status, json_is_true(hidden)))
-            md.flags |= M_PUBLIC;
-        if (pacing && strcmp(pacing, "self_paced") == 0)
-            md.flags |= M_SELF_PACED;
-        md.id = id;
-        md.facet_at = op->doc.facet_at;
-        op->doc = md;
-    }
-    if (rc == 0) {
-        st = w->ins_fts;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, shortd, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, fulld, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, org_text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, subject_text, -1, SQLITE_STATIC);
-        rc = step_done(w->db, st, err);
-    }
-    free(org_text);
-    free(subject_text);
-    const json_t *lists[] = {organizations, subjects, seats, orgs};
-    const int list_fields[] = {F_ORGANIZATIONS, F_SUBJECTS, F_SEAT_TYPES, F_ORG};
-    for (int l = 0; rc == 0 && l < 4; l++)
-        for (size_t k = 0; rc == 0 && lists[l] && k < json_array_size(lists[l]); k++)
-            rc = add_facet(w, id, list_fields[l], json_string_value(json_array_get(lists[l], k)),
-                           err);
-    if (rc == 0)
-        rc = add_facet(w, id, F_LEVEL_TYPE, level, err);
-    if (rc == 0)
-        rc = add_facet(w, id, F_LANGUAGE, lang, err);
-    if (rc == 0)
-        rc = add_facet(w, id, F_PACING_TYPE, pacing, err);
-    if (rc == 0)
-        rc = add_facet(w, id, F_CONTENT_TYPE, search_content_names[content], err);
-    return rc;
-}
-
-/* A batch is its own transaction, or a savepoint inside a rebuild so
- * that a bad batch still writes nothing.  Called with fx->lock held. */
-static int write_begin(struct fts5 *fx, struct error *err)
-{
-    return exec(fx->db, fx->rebuilding ? "SAVEPOINT batch" : "BEGIN IMMEDIATE", err);
-}
-
-/* Commits when rc is 0, else rolls back; returns the final status. */
-static int write_end(struct fts5 *fx, int rc, struct error *err)
-{
-    if (rc == 0)
-        rc = exec(fx->db, fx->rebuilding ? "RELEASE batch" : "COMMIT", err);
-    if (rc != 0)
-        sqlite3_exec(fx->db, fx->rebuilding ? "ROLLBACK TO batch; RELEASE batch" : "ROLLBACK", NULL,
-                     NULL, NULL);
-    return rc;
-}
-
-static int fts5_index(struct search *search, const json_t *docs, struct error *err)
-{
-    struct fts5 *fx = (struct fts5 *)search;
-    struct meta_log log = {0};
-    struct writer w = {.db = fx->db, .log = &log};
-    if (!json_is_array(docs))
-        return error_set_field(err, ERR_INVALID, "docs", "docs: expected a list");
-    pthread_mutex_lock(&fx->lock);
-    w.meta = fx->meta.loaded && !fx->rebuilding ? &fx->meta : NULL;
-    int rc = write_begin(fx, err);
-    if (rc == 0) {
-        rc = writer_prepare(&w, err);
-        for (size_t i = 0; rc == 0 && i < json_array_size(docs); i++)
-            rc = write_doc(&w, json_array_get(docs, i), i, err);
-        writer_finalize(&w);
-        rc = write_end(fx, rc, err);
-    }
-    /* Committed: the log says what changed.  Rolled back: nothing did
-     * (values interned meanwhile only sit unused). */
-    if (rc == 0 && w.meta != NULL)
-        meta_apply(&fx->meta, &log);
-    else if (rc == 0)
-        meta_stale(fx);
-    meta_log_free(&log);
-    pthread_mutex_unlock(&fx->lock);
-    return rc;
-}
-
-static int fts5_remove(struct search *search, enum search_content content, const char *key,
-                       struct error *err)
-{
-    struct fts5 *fx = (struct fts5 *)search;
-    struct meta_log log = {0};
-    struct writer w = {.db = fx->db, .log = &log};
-    if ((int)content < 0 || content >= SEARCH_CONTENT_COUNT || key == NULL)
-        return error_set(err, ERR_INVALID, "search remove: bad content type or key");
-    pthread_mutex_lock(&fx->lock);
-    w.meta = fx->meta.loaded && !fx->rebuilding ? &fx->meta : NULL;
-    int rc = write_begin(fx, err);
-    if (rc == 0) {
-        rc = writer_prepare(&w, err);
-        if (rc == 0)
-            rc = remove_id(&w, (int)content, key, err);
-        writer_finalize(&w);
-        rc = write_end(fx, rc, err);
-    }
-    /* Committed: the log says what changed.  Rolled back: nothing did
-     * (values interned meanwhile only sit unused). */
-    if (rc == 0 && w.meta != NULL)
-        meta_apply(&fx->meta, &log);
-    else if (rc == 0)
-        meta_stale(fx);
-    meta_log_free(&log);
-    pthread_mutex_unlock(&fx->lock);
-    return rc;
-}
-
-static int fts5_clear(struct search *search, struct error *err)
-{
-    struct fts5 *fx = (struct fts5 *)search;
-    pthread_mutex_lock(&fx->lock);
-    int rc = exec(fx->db,
-                  "BEGIN IMMEDIATE; DELETE FROM fts; DELETE FROM facets; DELETE FROM docs;"
-                  " COMMIT;",
-                  err);
-    if (rc != 0)
-        sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
-    meta_stale(fx);
-    pthread_mutex_unlock(&fx->lock);
-    return rc;
 }
 
 /* ---- reading ---- */
@@ -1680,7 +1020,7 @@ static int fts5_count(struct search *search, size_t *out, struct error *err)
         *out = (size_t)sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        db_error(fx->db, err, "count");
+        fts5_db_error(fx->db, err, "count");
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&fx->lock);
@@ -1703,17 +1043,17 @@ static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, b
     size_t n = 0, cap = 0;
     struct tally t[SEARCH_CONTENT_COUNT] = {{0}};
     sqlite3_stmt *st = NULL;
-    int rc = meta_refresh(fx, err), step = SQLITE_DONE;
+    int rc = fts5_meta_refresh(fx, err), step = SQLITE_DONE;
     *done = false;
     if (rc == 0 && sqlite3_prepare_v2(fx->db,
                                       "SELECT rowid, bm25(fts, 10.0, 0.0, 0.0, 3.0, 5.0, 0.0)"
                                       " FROM fts WHERE fts MATCH ?",
                                       -1, &st, NULL) != SQLITE_OK)
-        rc = db_error(fx->db, err, "suggest");
+        rc = fts5_db_error(fx->db, err, "suggest");
     if (rc == 0) {
         sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            if (!grow((void **)&matches, &cap, n + 1, sizeof *matches)) {
+            if (!fts5_grow((void **)&matches, &cap, n + 1, sizeof *matches)) {
                 rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
                 break;
             }
@@ -1721,7 +1061,7 @@ static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, b
                 (struct match){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
         }
         if (rc == 0 && step != SQLITE_DONE)
-            rc = db_error(fx->db, err, "suggest");
+            rc = fts5_db_error(fx->db, err, "suggest");
     }
     sqlite3_finalize(st);
     if (rc == 0 && n > 1)
@@ -1798,7 +1138,7 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
     pthread_mutex_lock(&fx->lock);
     /* One read transaction, as for queries; a rebuild already holds one. */
     bool done = false;
-    int rc = fx->rebuilding ? 0 : exec(fx->db, "BEGIN", err);
+    int rc = fx->rebuilding ? 0 : fts5_exec(fx->db, "BEGIN", err);
     bool in_txn = rc == 0 && !fx->rebuilding;
     if (rc == 0)
         rc = suggest_in_memory(fx, expr.buf, limit, public_only, *out, &done, err);
@@ -1812,7 +1152,7 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
                                 "MATCH ?1 AND d.content = ?2 ORDER BY bm25(fts, 10.0, 0.0, 0.0, "
                                 "3.0, 5.0, 0.0), d.title LIMIT ?3";
         if (sqlite3_prepare_v2(fx->db, sql, -1, &st, NULL) != SQLITE_OK) {
-            rc = db_error(fx->db, err, "suggest");
+            rc = fts5_db_error(fx->db, err, "suggest");
             break;
         }
         sqlite3_bind_text(st, 1, expr.buf, -1, SQLITE_STATIC);
@@ -1825,7 +1165,7 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
             json_array_append_new(list, hit ? hit : json_object());
         }
         if (step != SQLITE_DONE)
-            rc = db_error(fx->db, err, "suggest");
+            rc = fts5_db_error(fx->db, err, "suggest");
         sqlite3_finalize(st);
     }
     if (in_txn)
@@ -1853,7 +1193,7 @@ static int fts5_lookup(struct search *search, enum search_content content, const
     pthread_mutex_lock(&fx->lock);
     if (sqlite3_prepare_v2(fx->db, "SELECT hit FROM docs WHERE content = ? AND key = ?", -1, &st,
                            NULL) != SQLITE_OK) {
-        rc = db_error(fx->db, err, "lookup");
+        rc = fts5_db_error(fx->db, err, "lookup");
     } else {
         sqlite3_bind_int(st, 1, (int)content);
         sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
@@ -1863,7 +1203,7 @@ static int fts5_lookup(struct search *search, enum search_content content, const
             if (*out == NULL)
                 rc = error_set(err, ERR_INTERNAL, "search index (fts5): unreadable hit");
         } else if (step != SQLITE_DONE) {
-            rc = db_error(fx->db, err, "lookup");
+            rc = fts5_db_error(fx->db, err, "lookup");
         }
     }
     sqlite3_finalize(st);
@@ -1882,7 +1222,7 @@ static int fts5_digests(struct search *search, json_t **out, struct error *err)
     pthread_mutex_lock(&fx->lock);
     if (sqlite3_prepare_v2(fx->db, "SELECT content, key, digest FROM docs", -1, &st, NULL) !=
         SQLITE_OK) {
-        rc = db_error(fx->db, err, "digests");
+        rc = fts5_db_error(fx->db, err, "digests");
     } else {
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             int content = sqlite3_column_int(st, 0);
@@ -1893,7 +1233,7 @@ static int fts5_digests(struct search *search, json_t **out, struct error *err)
                                 json_string((const char *)sqlite3_column_text(st, 2)));
         }
         if (step != SQLITE_DONE)
-            rc = db_error(fx->db, err, "digests");
+            rc = fts5_db_error(fx->db, err, "digests");
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&fx->lock);
@@ -1901,46 +1241,6 @@ static int fts5_digests(struct search *search, json_t **out, struct error *err)
         json_decref(*out);
         *out = NULL;
     }
-    return rc;
-}
-
-static int fts5_rebuild_begin(struct search *search, struct error *err)
-{
-    struct fts5 *fx = (struct fts5 *)search;
-    int rc;
-    pthread_mutex_lock(&fx->lock);
-    if (fx->rebuilding) {
-        rc = error_set(err, ERR_CONFLICT, "search index (fts5): a rebuild is already under way");
-    } else {
-        rc = exec(fx->db, "BEGIN IMMEDIATE; DELETE FROM fts; DELETE FROM facets; DELETE FROM docs;",
-                  err);
-        if (rc != 0)
-            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
-        else
-            fx->rebuilding = true;
-    }
-    meta_stale(fx);
-    pthread_mutex_unlock(&fx->lock);
-    return rc;
-}
-
-static int fts5_rebuild_end(struct search *search, bool commit, struct error *err)
-{
-    struct fts5 *fx = (struct fts5 *)search;
-    int rc = 0;
-    pthread_mutex_lock(&fx->lock);
-    if (!fx->rebuilding) {
-        rc = error_set(err, ERR_CONFLICT, "search index (fts5): no rebuild under way");
-    } else {
-        fx->rebuilding = false;
-        rc = commit ? exec(fx->db, "COMMIT", err) : -1;
-        if (rc != 0)
-            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
-        if (!commit)
-            rc = 0;
-    }
-    meta_stale(fx);
-    pthread_mutex_unlock(&fx->lock);
     return rc;
 }
 
@@ -1952,7 +1252,7 @@ static void fts5_close(struct search *search)
     if (fx == NULL)
         return;
     sqlite3_close(fx->db);
-    meta_free(&fx->meta);
+    fts5_meta_free(&fx->meta);
     pthread_mutex_destroy(&fx->lock);
     free(fx);
 }
@@ -1968,11 +1268,12 @@ static int add_digest_column(sqlite3 *db, struct error *err)
     if (sqlite3_prepare_v2(db,
                            "SELECT count(*) FROM pragma_table_info('docs') WHERE name = 'digest'",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_error(db, err, "schema");
+        return fts5_db_error(db, err, "schema");
     if (sqlite3_step(st) == SQLITE_ROW)
         have = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return have ? 0 : exec(db, "ALTER TABLE docs ADD COLUMN digest TEXT NOT NULL DEFAULT ''", err);
+    return have ? 0
+                : fts5_exec(db, "ALTER TABLE docs ADD COLUMN digest TEXT NOT NULL DEFAULT ''", err);
 }
 
 static int fts5_open(const struct config *config, struct search **out, struct error *err)
@@ -2005,7 +1306,7 @@ static int fts5_open(const struct config *config, struct search **out, struct er
         return -1;
     }
     sqlite3_busy_timeout(fx->db, (int)config_int(config, "store.busy_timeout"));
-    if (exec(fx->db, schema, err) != 0 || add_digest_column(fx->db, err) != 0) {
+    if (fts5_exec(fx->db, schema, err) != 0 || add_digest_column(fx->db, err) != 0) {
         error_prefix(err, "%s", path);
         free(path);
         fts5_close(&fx->base);

@@ -1,0 +1,259 @@
+/*
+ * fts5_meta - the fts5 driver's copy of every document's filter fields and
+ * facet value ids in memory (see fts5_internal.h for why), loaded from the
+ * docs and facets tables and kept current by the write path's logs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fts5_internal.h"
+
+void fts5_meta_free(struct meta *m)
+{
+    for (size_t i = 0; i < m->n_values; i++)
+        free(m->values[i].text);
+    free(m->values);
+    free(m->docs);
+    free(m->facets);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static uint32_t value_hash(int field, const char *text)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)field;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* The slot of (field, text): holds its id + 1, or 0 where it would go. */
+static uint32_t *value_slot(const struct meta *m, int field, const char *text)
+{
+    size_t mask = m->n_slots - 1;
+    for (size_t i = value_hash(field, text) & mask;; i = (i + 1) & mask) {
+        uint32_t v = m->slots[i];
+        if (v == 0 || (m->values[v - 1].field == field && strcmp(m->values[v - 1].text, text) == 0))
+            return &m->slots[i];
+    }
+}
+
+/* The id of (field, text), or -1 when no document carries it. */
+long fts5_value_find(const struct meta *m, int field, const char *text)
+{
+    if (m->n_slots == 0)
+        return -1;
+    uint32_t v = *value_slot(m, field, text);
+    return v ? (long)v - 1 : -1;
+}
+
+bool fts5_grow(void **buf, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t cap2 = *cap ? *cap * 2 : 1024;
+    while (cap2 < need)
+        cap2 *= 2;
+    void *grown = realloc(*buf, cap2 * size);
+    if (grown == NULL)
+        return false;
+    *buf = grown;
+    *cap = cap2;
+    return true;
+}
+
+/* Interns (field, text); -1 when out of memory. */
+long fts5_value_intern(struct meta *m, int field, const char *text)
+{
+    if (m->n_values * 2 + 2 > m->n_slots) {
+        size_t n = m->n_slots ? m->n_slots * 2 : 256;
+        uint32_t *slots = calloc(n, sizeof *slots);
+        if (slots == NULL)
+            return -1;
+        free(m->slots);
+        m->slots = slots;
+        m->n_slots = n;
+        for (size_t i = 0; i < m->n_values; i++)
+            *value_slot(m, m->values[i].field, m->values[i].text) = (uint32_t)i + 1;
+    }
+    uint32_t *slot = value_slot(m, field, text);
+    if (*slot)
+        return (long)*slot - 1;
+    char *copy = strdup(text);
+    if (copy == NULL ||
+        !fts5_grow((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof *m->values)) {
+        free(copy);
+        return -1;
+    }
+    m->values[m->n_values] = (struct meta_value){.field = field, .text = copy};
+    *slot = (uint32_t)++m->n_values;
+    return (long)m->n_values - 1;
+}
+
+static int data_version(sqlite3 *db, sqlite3_int64 *out, struct error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        fts5_db_error(db, err, "data_version");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Reads docs and facets (both in docs.id order) into a fresh meta. */
+static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
+{
+    sqlite3_stmt *d = NULL, *f = NULL;
+    int rc = 0, step;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, content, public, start, end_, enr_start, enr_end,"
+                           " self_paced FROM docs INDEXED BY docs_load ORDER BY id",
+                           -1, &d, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT doc, field, value FROM facets ORDER BY doc", -1, &f, NULL) !=
+            SQLITE_OK) {
+        sqlite3_finalize(d);
+        sqlite3_finalize(f);
+        return fts5_db_error(db, err, "load facets");
+    }
+    int fstep = sqlite3_step(f);
+    while (rc == 0 && (step = sqlite3_step(d)) == SQLITE_ROW) {
+        if (!fts5_grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs)) {
+            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+            break;
+        }
+        struct meta_doc *doc = &m->docs[m->n_docs++];
+        memset(doc, 0, sizeof *doc);
+        doc->id = sqlite3_column_int64(d, 0);
+        doc->content = (uint8_t)sqlite3_column_int(d, 1);
+        doc->flags = sqlite3_column_int(d, 2) ? M_PUBLIC : 0;
+        if (sqlite3_column_type(d, 3) != SQLITE_NULL)
+            doc->start = sqlite3_column_int64(d, 3), doc->flags |= M_START;
+        if (sqlite3_column_type(d, 4) != SQLITE_NULL)
+            doc->end = sqlite3_column_int64(d, 4), doc->flags |= M_END;
+        if (sqlite3_column_type(d, 5) != SQLITE_NULL)
+            doc->enr_start = sqlite3_column_int64(d, 5), doc->flags |= M_ENROLLABLE_FROM;
+        if (sqlite3_column_type(d, 6) != SQLITE_NULL)
+            doc->enr_end = sqlite3_column_int64(d, 6), doc->flags |= M_ENROLLABLE_UNTIL;
+        if (sqlite3_column_int(d, 7))
+            doc->flags |= M_SELF_PACED;
+        doc->facet_at = (uint32_t)m->n_facets;
+        /* Facet rows of ids with no docs row (none normally) are skipped. */
+        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) < doc->id)
+            fstep = sqlite3_step(f);
+        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) == doc->id) {
+            long v = fts5_value_intern(m, sqlite3_column_int(f, 1),
+                                       (const char *)sqlite3_column_text(f, 2));
+            if (v < 0 || doc->n_facets == UINT16_MAX ||
+                !fts5_grow((void **)&m->facets, &m->cap_facets, m->n_facets + 1,
+                           sizeof *m->facets)) {
+                rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+                break;
+            }
+            m->facets[m->n_facets++] = (uint32_t)v;
+            doc->n_facets++;
+            fstep = sqlite3_step(f);
+        }
+    }
+    if (rc == 0 && (step != SQLITE_DONE || (fstep != SQLITE_DONE && fstep != SQLITE_ROW)))
+        rc = fts5_db_error(db, err, "load facets");
+    sqlite3_finalize(d);
+    sqlite3_finalize(f);
+    return rc;
+}
+
+/* Makes fx->meta current (called with fx->lock held, inside the query's
+ * read transaction so that it and the query see the same snapshot). */
+int fts5_meta_refresh(struct fts5 *fx, struct error *err)
+{
+    sqlite3_int64 version;
+    if (data_version(fx->db, &version, err) != 0)
+        return -1;
+    if (fx->meta.loaded && version == fx->meta.data_version)
+        return 0;
+    struct meta fresh = {0};
+    if (meta_read(fx->db, &fresh, err) != 0) {
+        fts5_meta_free(&fresh);
+        return -1;
+    }
+    fts5_meta_free(&fx->meta);
+    fx->meta = fresh;
+    fx->meta.data_version = version;
+    /* While rebuilding, this handle's own uncommitted writes change what it
+     * must see without moving data_version: reload every time. */
+    fx->meta.loaded = !fx->rebuilding;
+    return 0;
+}
+
+/* The index of id in m->docs, or where it would go. */
+size_t fts5_meta_find(const struct meta *m, sqlite3_int64 id)
+{
+    size_t lo = 0, hi = m->n_docs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->docs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool meta_apply_op(struct meta *m, const struct meta_log *log, const struct log_op *op)
+{
+    size_t j = fts5_meta_find(m, op->doc.id);
+    bool found = j < m->n_docs && m->docs[j].id == op->doc.id;
+    if (found && !(m->docs[j].flags & M_DEAD)) {
+        m->docs[j].flags |= M_DEAD;
+        m->n_dead++;
+        m->n_garbage += m->docs[j].n_facets;
+    }
+    if (!op->add)
+        return true;
+    if (!fts5_grow((void **)&m->facets, &m->cap_facets, m->n_facets + op->doc.n_facets,
+                   sizeof *m->facets))
+        return false;
+    if (!found) {
+        if (!fts5_grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs))
+            return false;
+        memmove(&m->docs[j + 1], &m->docs[j], (m->n_docs - j) * sizeof *m->docs);
+        m->n_docs++;
+    } else {
+        m->n_dead--;
+    }
+    m->docs[j] = op->doc;
+    m->docs[j].facet_at = (uint32_t)m->n_facets;
+    memcpy(m->facets + m->n_facets, log->facets + op->doc.facet_at,
+           op->doc.n_facets * sizeof *m->facets);
+    m->n_facets += op->doc.n_facets;
+    return true;
+}
+
+/* Applies a committed batch's log; a failed log, or more dead entries and
+ * unused facet ids than live ones by a margin, make the next query reload
+ * instead. */
+void fts5_meta_apply(struct meta *m, const struct meta_log *log)
+{
+    bool ok = m->loaded && !log->failed;
+    for (size_t i = 0; ok && i < log->n_ops; i++)
+        ok = meta_apply_op(m, log, &log->ops[i]);
+    if (!ok || m->n_dead > m->n_docs / 4 + 1024 || m->n_garbage > m->n_facets / 2 + 8192)
+        m->loaded = false;
+}
+
+void fts5_meta_log_free(struct meta_log *log)
+{
+    free(log->ops);
+    free(log->facets);
+    memset(log, 0, sizeof *log);
+}
+
+/* Marks the memory copy stale after this handle wrote. */
+void fts5_meta_stale(struct fts5 *fx)
+{
+    fx->meta.loaded = false;
+}

@@ -1,0 +1,377 @@
+/*
+ * fts5_write - the fts5 driver's write path: documents into the docs, fts
+ * and facets tables, one transaction per batch (a savepoint inside a
+ * rebuild), with a log of what changed for the memory copy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "doc_fields.h"
+#include "fts5_internal.h"
+
+static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt *st, int col,
+                    struct meta_doc *md, struct error *err)
+{
+    static const uint8_t bits[] = {M_START, M_END, M_ENROLLABLE_FROM, M_ENROLLABLE_UNTIL};
+    sqlite3_int64 *slots[] = {&md->start, &md->end, &md->enr_start, &md->enr_end};
+    const char *text;
+    time_t t;
+    if (search_doc_string(doc, i, name, &text, err) != 0)
+        return -1;
+    if (text == NULL)
+        return sqlite3_bind_null(st, col), 0;
+    if (clock_parse_iso8601(text, &t) != 0)
+        return error_set_field(err, ERR_INVALID, "docs",
+                               "docs[%zu].%s: '%.40s' is not an ISO 8601 instant", i, name, text);
+    sqlite3_bind_int64(st, col, (sqlite3_int64)t);
+    *slots[col - 5] = (sqlite3_int64)t; /* columns 5..8: start .. enr_end */
+    md->flags |= bits[col - 5];
+    return 0;
+}
+
+/* Joins the strings of up to two lists with ". " so FTS5 sees word
+ * boundaries between them. */
+static char *join_lists(const json_t *a, const json_t *b)
+{
+    size_t len = 1;
+    const json_t *lists[2] = {a, b};
+    for (int l = 0; l < 2; l++)
+        for (size_t k = 0; lists[l] && k < json_array_size(lists[l]); k++)
+            len += strlen(json_string_value(json_array_get(lists[l], k))) + 2;
+    char *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (int l = 0; l < 2; l++)
+        for (size_t k = 0; lists[l] && k < json_array_size(lists[l]); k++) {
+            if (out[0])
+                strcat(out, ". ");
+            strcat(out, json_string_value(json_array_get(lists[l], k)));
+        }
+    return out;
+}
+
+struct writer {
+    sqlite3 *db;
+    struct meta *meta;    /* the memory copy to log for, or NULL */
+    struct meta_log *log; /* this batch's changes to it */
+    sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts, *ins_facet;
+};
+
+static void writer_finalize(struct writer *w)
+{
+    sqlite3_finalize(w->find);
+    sqlite3_finalize(w->del_doc);
+    sqlite3_finalize(w->del_fts);
+    sqlite3_finalize(w->del_facets);
+    sqlite3_finalize(w->ins_doc);
+    sqlite3_finalize(w->ins_fts);
+    sqlite3_finalize(w->ins_facet);
+}
+
+static int writer_prepare(struct writer *w, struct error *err)
+{
+    struct {
+        sqlite3_stmt **st;
+        const char *sql;
+    } all[] = {
+        {&w->find, "SELECT id FROM docs WHERE content = ? AND key = ?"},
+        {&w->del_doc, "DELETE FROM docs WHERE id = ?"},
+        {&w->del_fts, "DELETE FROM fts WHERE rowid = ?"},
+        {&w->del_facets, "DELETE FROM facets WHERE doc = ?"},
+        {&w->ins_doc, "INSERT INTO docs(content, key, public, title, start, end_, enr_start,"
+                      " enr_end, self_paced, hit, digest)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&w->ins_fts, "INSERT INTO fts(rowid, title, short_description, full_description, org,"
+                      " key, subject) VALUES (?, ?, ?, ?, ?, ?, ?)"},
+        {&w->ins_facet, "INSERT OR IGNORE INTO facets(doc, field, value) VALUES (?, ?, ?)"},
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (sqlite3_prepare_v2(w->db, all[i].sql, -1, all[i].st, NULL) != SQLITE_OK)
+            return fts5_db_error(w->db, err, "prepare");
+    return 0;
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, struct error *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fts5_db_error(db, err, "write");
+}
+
+static struct log_op *log_push(struct writer *w, bool add, sqlite3_int64 id)
+{
+    struct meta_log *log = w->log;
+    if (w->meta == NULL || log->failed)
+        return NULL;
+    if (!fts5_grow((void **)&log->ops, &log->cap_ops, log->n_ops + 1, sizeof *log->ops)) {
+        log->failed = true;
+        return NULL;
+    }
+    struct log_op *op = &log->ops[log->n_ops++];
+    memset(op, 0, sizeof *op);
+    op->add = add;
+    op->doc.id = id;
+    op->doc.facet_at = (uint32_t)log->n_facets;
+    return op;
+}
+
+static int remove_id(struct writer *w, int content, const char *key, struct error *err)
+{
+    sqlite3_bind_int(w->find, 1, content);
+    sqlite3_bind_text(w->find, 2, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(w->find);
+    sqlite3_int64 id = rc == SQLITE_ROW ? sqlite3_column_int64(w->find, 0) : 0;
+    sqlite3_reset(w->find);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fts5_db_error(w->db, err, "find");
+    if (rc == SQLITE_DONE)
+        return 0;
+    sqlite3_stmt *dels[] = {w->del_fts, w->del_facets, w->del_doc};
+    for (int i = 0; i < 3; i++) {
+        sqlite3_bind_int64(dels[i], 1, id);
+        if (step_done(w->db, dels[i], err) != 0)
+            return -1;
+    }
+    log_push(w, false, id);
+    return 0;
+}
+
+static int add_facet(struct writer *w, sqlite3_int64 id, int field, const char *value,
+                     struct error *err)
+{
+    if (value == NULL)
+        return 0;
+    struct meta_log *log = w->log;
+    if (w->meta != NULL && !log->failed && log->n_ops > 0) {
+        struct log_op *op = &log->ops[log->n_ops - 1];
+        long v = fts5_value_intern(w->meta, field, value);
+        bool dup = false; /* the table keeps one row per value, so must we */
+        for (uint16_t k = 0; v >= 0 && k < op->doc.n_facets; k++)
+            dup |= log->facets[op->doc.facet_at + k] == (uint32_t)v;
+        if (v < 0 || op->doc.n_facets == UINT16_MAX ||
+            !fts5_grow((void **)&log->facets, &log->cap_facets, log->n_facets + 1,
+                       sizeof *log->facets))
+            log->failed = true;
+        else if (!dup)
+            log->facets[log->n_facets++] = (uint32_t)v, op->doc.n_facets++;
+    }
+    sqlite3_bind_int64(w->ins_facet, 1, id);
+    sqlite3_bind_int(w->ins_facet, 2, field);
+    sqlite3_bind_text(w->ins_facet, 3, value, -1, SQLITE_TRANSIENT);
+    return step_done(w->db, w->ins_facet, err);
+}
+
+static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error *err)
+{
+    struct search_doc_view view;
+    if (search_doc_read(doc, i, &view, err) != 0)
+        return -1;
+    const int content = view.content;
+    const char *key = view.key, *title = view.title, *shortd = view.short_description,
+               *fulld = view.full_description, *level = view.level_type, *lang = view.language,
+               *pacing = view.pacing_type, *status = view.status;
+    const json_t *orgs = view.orgs, *organizations = view.organizations, *subjects = view.subjects,
+                 *seats = view.seat_types, *hidden = view.hidden, *hit = view.hit;
+
+    if (remove_id(w, content, key, err) != 0)
+        return -1;
+    sqlite3_stmt *st = w->ins_doc;
+    struct meta_doc md = {.content = (uint8_t)content};
+    if (opt_date(doc, i, "start", st, 5, &md, err) || opt_date(doc, i, "end", st, 6, &md, err) ||
+        opt_date(doc, i, "enrollment_start", st, 7, &md, err) ||
+        opt_date(doc, i, "enrollment_end", st, 8, &md, err)) {
+        sqlite3_clear_bindings(st);
+        return -1;
+    }
+    char *hit_text = json_dumps(hit ? hit : doc, JSON_COMPACT);
+    char *org_text = join_lists(orgs, organizations);
+    char *subject_text = join_lists(subjects, NULL);
+    if (hit_text == NULL || org_text == NULL || subject_text == NULL) {
+        free(hit_text), free(org_text), free(subject_text);
+        sqlite3_clear_bindings(st);
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    }
+    sqlite3_bind_int(st, 1, content);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, search_doc_is_public(content, status, json_is_true(hidden)));
+    sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, pacing && strcmp(pacing, "self_paced") == 0);
+    sqlite3_bind_text(st, 10, hit_text, -1, free);
+    char digest[17];
+    snprintf(digest, sizeof digest, "%016llx", (unsigned long long)search_doc_digest(doc));
+    sqlite3_bind_text(st, 11, digest, -1, SQLITE_TRANSIENT);
+    int rc = step_done(w->db, st, err);
+    sqlite3_int64 id = sqlite3_last_insert_rowid(w->db);
+    struct log_op *op = rc == 0 ? log_push(w, true, id) : NULL;
+    if (op != NULL) {
+        if (search_doc_is_public(content, status, json_is_true(hidden)))
+            md.flags |= M_PUBLIC;
+        if (pacing && strcmp(pacing, "self_paced") == 0)
+            md.flags |= M_SELF_PACED;
+        md.id = id;
+        md.facet_at = op->doc.facet_at;
+        op->doc = md;
+    }
+    if (rc == 0) {
+        st = w->ins_fts;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, shortd, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, fulld, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, org_text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, subject_text, -1, SQLITE_STATIC);
+        rc = step_done(w->db, st, err);
+    }
+    free(org_text);
+    free(subject_text);
+    const json_t *lists[] = {organizations, subjects, seats, orgs};
+    const int list_fields[] = {F_ORGANIZATIONS, F_SUBJECTS, F_SEAT_TYPES, F_ORG};
+    for (int l = 0; rc == 0 && l < 4; l++)
+        for (size_t k = 0; rc == 0 && lists[l] && k < json_array_size(lists[l]); k++)
+            rc = add_facet(w, id, list_fields[l], json_string_value(json_array_get(lists[l], k)),
+                           err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_LEVEL_TYPE, level, err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_LANGUAGE, lang, err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_PACING_TYPE, pacing, err);
+    if (rc == 0)
+        rc = add_facet(w, id, F_CONTENT_TYPE, search_content_names[content], err);
+    return rc;
+}
+
+/* A batch is its own transaction, or a savepoint inside a rebuild so
+ * that a bad batch still writes nothing.  Called with fx->lock held. */
+static int write_begin(struct fts5 *fx, struct error *err)
+{
+    return fts5_exec(fx->db, fx->rebuilding ? "SAVEPOINT batch" : "BEGIN IMMEDIATE", err);
+}
+
+/* Commits when rc is 0, else rolls back; returns the final status. */
+static int write_end(struct fts5 *fx, int rc, struct error *err)
+{
+    if (rc == 0)
+        rc = fts5_exec(fx->db, fx->rebuilding ? "RELEASE batch" : "COMMIT", err);
+    if (rc != 0)
+        sqlite3_exec(fx->db, fx->rebuilding ? "ROLLBACK TO batch; RELEASE batch" : "ROLLBACK", NULL,
+                     NULL, NULL);
+    return rc;
+}
+
+int fts5_index(struct search *search, const json_t *docs, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    struct meta_log log = {0};
+    struct writer w = {.db = fx->db, .log = &log};
+    if (!json_is_array(docs))
+        return error_set_field(err, ERR_INVALID, "docs", "docs: expected a list");
+    pthread_mutex_lock(&fx->lock);
+    w.meta = fx->meta.loaded && !fx->rebuilding ? &fx->meta : NULL;
+    int rc = write_begin(fx, err);
+    if (rc == 0) {
+        rc = writer_prepare(&w, err);
+        for (size_t i = 0; rc == 0 && i < json_array_size(docs); i++)
+            rc = write_doc(&w, json_array_get(docs, i), i, err);
+        writer_finalize(&w);
+        rc = write_end(fx, rc, err);
+    }
+    /* Committed: the log says what changed.  Rolled back: nothing did
+     * (values interned meanwhile only sit unused). */
+    if (rc == 0 && w.meta != NULL)
+        fts5_meta_apply(&fx->meta, &log);
+    else if (rc == 0)
+        fts5_meta_stale(fx);
+    fts5_meta_log_free(&log);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+int fts5_remove(struct search *search, enum search_content content, const char *key,
+                struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    struct meta_log log = {0};
+    struct writer w = {.db = fx->db, .log = &log};
+    if ((int)content < 0 || content >= SEARCH_CONTENT_COUNT || key == NULL)
+        return error_set(err, ERR_INVALID, "search remove: bad content type or key");
+    pthread_mutex_lock(&fx->lock);
+    w.meta = fx->meta.loaded && !fx->rebuilding ? &fx->meta : NULL;
+    int rc = write_begin(fx, err);
+    if (rc == 0) {
+        rc = writer_prepare(&w, err);
+        if (rc == 0)
+            rc = remove_id(&w, (int)content, key, err);
+        writer_finalize(&w);
+        rc = write_end(fx, rc, err);
+    }
+    /* Committed: the log says what changed.  Rolled back: nothing did
+     * (values interned meanwhile only sit unused). */
+    if (rc == 0 && w.meta != NULL)
+        fts5_meta_apply(&fx->meta, &log);
+    else if (rc == 0)
+        fts5_meta_stale(fx);
+    fts5_meta_log_free(&log);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+int fts5_clear(struct search *search, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    pthread_mutex_lock(&fx->lock);
+    int rc = fts5_exec(fx->db,
+                       "BEGIN IMMEDIATE; DELETE FROM fts; DELETE FROM facets; DELETE FROM docs;"
+                       " COMMIT;",
+                       err);
+    if (rc != 0)
+        sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+    fts5_meta_stale(fx);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+int fts5_rebuild_begin(struct search *search, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    int rc;
+    pthread_mutex_lock(&fx->lock);
+    if (fx->rebuilding) {
+        rc = error_set(err, ERR_CONFLICT, "search index (fts5): a rebuild is already under way");
+    } else {
+        rc = fts5_exec(
+            fx->db, "BEGIN IMMEDIATE; DELETE FROM fts; DELETE FROM facets; DELETE FROM docs;", err);
+        if (rc != 0)
+            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+        else
+            fx->rebuilding = true;
+    }
+    fts5_meta_stale(fx);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
+
+int fts5_rebuild_end(struct search *search, bool commit, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    int rc = 0;
+    pthread_mutex_lock(&fx->lock);
+    if (!fx->rebuilding) {
+        rc = error_set(err, ERR_CONFLICT, "search index (fts5): no rebuild under way");
+    } else {
+        fx->rebuilding = false;
+        rc = commit ? fts5_exec(fx->db, "COMMIT", err) : -1;
+        if (rc != 0)
+            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!commit)
+            rc = 0;
+    }
+    fts5_meta_stale(fx);
+    pthread_mutex_unlock(&fx->lock);
+    return rc;
+}
