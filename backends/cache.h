@@ -31,6 +31,22 @@ struct cache_stats {
     uint64_t entries; /* entries held now */
 };
 
+/* A value shared with the cache instead of copied out of it: len bytes at
+ * data, immutable, valid until cache_value_release.  The cache may drop the
+ * entry meanwhile (eviction, a newer generation); the bytes stay until the
+ * last holder releases them. */
+struct cache_value {
+    const char *data;
+    size_t len;
+    void (*release)(struct cache_value *value);
+};
+
+static inline void cache_value_release(struct cache_value *v)
+{
+    if (v != NULL)
+        v->release(v);
+}
+
 struct cache_driver {
     const char *name;
     const char *description;
@@ -43,6 +59,12 @@ struct cache_driver {
      * cannot be reached; callers then serve uncached). */
     int (*get)(struct cache *cache, const char *key, uint64_t generation, char **value, size_t *len,
                struct error *err);
+    /* Optional (NULL: callers use get): like get, but a hit hands out the
+     * stored value itself, *value owned by the caller until it calls
+     * cache_value_release (from any thread), so a hit costs no copy.  *value
+     * is NULL on a miss or an error. */
+    int (*get_shared)(struct cache *cache, const char *key, uint64_t generation,
+                      struct cache_value **value, struct error *err);
     /* Stores a copy of value.  A value larger than the driver takes is
      * silently not stored (return 0). */
     int (*set)(struct cache *cache, const char *key, uint64_t generation, const char *value,

@@ -19,11 +19,21 @@ static void set_fallback(struct http_response *resp)
     resp->content_type = NULL;
 }
 
-void http_respond_json(struct http_response *resp, int status, json_t *body)
+void http_response_free_body(struct http_response *resp)
 {
-    free(resp->body);
+    if (resp->body_release != NULL)
+        resp->body_release(resp->body_cls);
+    else
+        free(resp->body);
     resp->body = NULL;
     resp->body_len = 0;
+    resp->body_release = NULL;
+    resp->body_cls = NULL;
+}
+
+void http_respond_json(struct http_response *resp, int status, json_t *body)
+{
+    http_response_free_body(resp);
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(body);
     if (text == NULL) {

@@ -45,8 +45,14 @@ struct http_request {
 
 struct http_response {
     int status;
-    char *body; /* malloc'd; the server frees it */
+    /* malloc'd and freed by the server, unless body_release is set: then
+     * the body is borrowed (read-only, e.g. a cache entry) and given back by
+     * body_release(body_cls) once sent.  http_response_free_body does
+     * whichever applies. */
+    char *body;
     size_t body_len;
+    void (*body_release)(void *cls);
+    void *body_cls;
     const char *content_type; /* static; NULL means application/json */
     char allow[64];           /* Allow header (405), "" for none */
     char location[512];       /* Location header (redirects), "" for none */
@@ -62,6 +68,10 @@ void http_respond_detail(struct http_response *resp, int status, const char *mes
 /* Maps err to a status and a DRF-shaped body: {"<field>": ["<message>"]}
  * for a field error, {"detail": "<message>"} otherwise. */
 void http_respond_error(struct http_response *resp, const struct error *err);
+
+/* Frees resp's body, or gives a borrowed one back (body_release), and
+ * leaves resp without a body. */
+void http_response_free_body(struct http_response *resp);
 
 /* The one place error codes become HTTP statuses. */
 int http_status_for_error(enum error_code code);

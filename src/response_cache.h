@@ -70,8 +70,10 @@ struct response_cache_probe {
     char key[RESPONSE_CACHE_KEY_MAX];
 };
 
-/* Looks the request up.  Returns 1 on a hit, with resp filled (status 200,
- * body malloc'd and owned by resp as usual); 0 otherwise, with
+/* Looks the request up.  Returns 1 on a hit, with resp filled (status 200;
+ * the body either malloc'd, or borrowed from the cache with
+ * resp->body_release set, so give it up with http_response_free_body or by
+ * sending it); 0 otherwise, with
  * probe->active true when the response should be offered to
  * response_cache_store afterwards.  cache may be NULL (no cache: 0).  A
  * cache failure is a miss that is not stored. */

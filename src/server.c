@@ -258,15 +258,25 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
         error_set(&err, ERR_INTERNAL, "handler gave no response");
         http_respond_error(resp, &err);
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        resp->body_len, resp->body != NULL ? resp->body : (void *)"",
-        resp->body != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r;
+    if (resp->body == NULL)
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    else if (resp->body_release != NULL)
+        /* A cache hit: libmicrohttpd sends the entry's bytes in place and
+         * gives them back when the response is destroyed (after the send). */
+        r = MHD_create_response_from_buffer_with_free_callback_cls(
+            resp->body_len, resp->body, resp->body_release, resp->body_cls);
+    else
+        r = MHD_create_response_from_buffer_with_free_callback_cls(resp->body_len, resp->body, free,
+                                                                   resp->body);
     if (r == NULL) {
-        free(resp->body);
-        resp->body = NULL;
+        http_response_free_body(resp);
         return MHD_NO;
     }
-    resp->body = NULL; /* libmicrohttpd owns it now */
+    /* libmicrohttpd owns it now */
+    resp->body = NULL;
+    resp->body_release = NULL;
+    resp->body_cls = NULL;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type != NULL ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", request_id);

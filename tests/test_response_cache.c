@@ -228,7 +228,7 @@ static int serve(struct cache *c, const struct route *route, struct test_req *t,
         ck_assert_ptr_nonnull(want);
         ck_assert_uint_eq(resp.body_len, strlen(want));
         ck_assert(memcmp(resp.body, want, resp.body_len) == 0);
-        free(resp.body);
+        http_response_free_body(&resp);
         return 1;
     }
     ck_assert_int_eq(rc, 0);
@@ -236,7 +236,7 @@ static int serve(struct cache *c, const struct route *route, struct test_req *t,
     ck_assert_ptr_null(resp.body);
     respond(&resp, 200, body);
     response_cache_store(c, &probe, &resp);
-    free(resp.body);
+    http_response_free_body(&resp);
     return 0;
 }
 
@@ -281,6 +281,44 @@ START_TEST(hit_miss_and_catalog_generation)
     req_free(&t);
     req_free(&other);
     req_free(&staff);
+    cache_close(c);
+    free(dir);
+}
+END_TEST
+
+/* A hit from the memory cache lends the stored bytes (no copy per hit):
+ * two hits carry the same pointer, marked borrowed so that nobody frees
+ * it, and the bytes stay valid after the entry is dropped until given
+ * back. */
+START_TEST(hit_lends_the_stored_body)
+{
+    char *dir;
+    struct cache *c = open_memory("60", &dir);
+    struct test_req t;
+    req_init(&t, HTTP_GET, "/api/v1/courses/", "limit=5", false);
+    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":1}", NULL), 0);
+
+    struct response_cache_probe p1, p2;
+    struct http_response r1 = {0}, r2 = {0};
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &p1, &r1), 1);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &p2, &r2), 1);
+    ck_assert_ptr_nonnull(r1.body_release);
+    ck_assert_ptr_eq(r1.body, r2.body);
+    ck_assert_uint_eq(r1.body_len, 7);
+
+    bump(c, "catalog");
+    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":2}", NULL), 0);
+    ck_assert(memcmp(r1.body, "{\"v\":1}", 7) == 0);
+    http_response_free_body(&r1);
+    ck_assert_ptr_null(r1.body);
+    ck_assert_ptr_null(r1.body_release);
+    ck_assert(memcmp(r2.body, "{\"v\":1}", 7) == 0);
+    /* A handler's respond over a borrowed body gives it back, not free()s it. */
+    http_respond_detail(&r2, 404, "Not found.");
+    ck_assert_ptr_null(r2.body_release);
+    http_response_free_body(&r2);
+
+    req_free(&t);
     cache_close(c);
     free(dir);
 }
@@ -386,7 +424,7 @@ START_TEST(only_plain_200s_are_stored)
         ck_assert(probe.active);
         respond(&resp, statuses[i], "{\"detail\":\"Not found.\"}");
         response_cache_store(c, &probe, &resp);
-        free(resp.body);
+        http_response_free_body(&resp);
         memset(&resp, 0, sizeof resp);
     }
     /* A 200 that is not JSON, or that carries a Location, is not either. */
@@ -394,12 +432,12 @@ START_TEST(only_plain_200s_are_stored)
     respond(&resp, 200, "text");
     resp.content_type = "text/plain";
     response_cache_store(c, &probe, &resp);
-    free(resp.body);
+    http_response_free_body(&resp);
     ck_assert_int_eq(response_cache_lookup(c, &courses_detail, &t.req, &probe, &resp), 0);
     respond(&resp, 200, "{}");
     snprintf(resp.location, sizeof resp.location, "/elsewhere");
     response_cache_store(c, &probe, &resp);
-    free(resp.body);
+    http_response_free_body(&resp);
     memset(&resp, 0, sizeof resp);
     ck_assert_int_eq(response_cache_lookup(c, &courses_detail, &t.req, &probe, &resp), 0);
     ck_assert_ptr_null(resp.body);
@@ -416,7 +454,7 @@ START_TEST(only_plain_200s_are_stored)
     ck_assert(!probe.active);
     respond(&resp, 200, "{\"status\":\"ok\"}");
     response_cache_store(c, &probe, &resp);
-    free(resp.body);
+    http_response_free_body(&resp);
     c->driver->stats(c, &st);
     ck_assert_uint_eq(st.entries, 0);
 
@@ -486,7 +524,7 @@ START_TEST(failing_cache_is_bypassed)
     ck_assert_int_eq(failing_calls, 1);
     respond(&resp, 200, "{}");
     response_cache_store(&c, &probe, &resp); /* must not call set */
-    free(resp.body);
+    http_response_free_body(&resp);
     memset(&resp, 0, sizeof resp);
 
     generation_fails = false;
@@ -496,7 +534,7 @@ START_TEST(failing_cache_is_bypassed)
     ck_assert_ptr_null(resp.body);
     respond(&resp, 200, "{}");
     response_cache_store(&c, &probe, &resp);
-    free(resp.body);
+    http_response_free_body(&resp);
     req_free(&t);
 }
 END_TEST
@@ -514,6 +552,7 @@ int main(void)
     TCase *mem = tcase_create("memory");
     tcase_set_timeout(mem, 30);
     tcase_add_test(mem, hit_miss_and_catalog_generation);
+    tcase_add_test(mem, hit_lends_the_stored_body);
     tcase_add_test(mem, search_follows_both_generations);
     tcase_add_test(mem, generation_seen_across_handles);
     tcase_add_test(mem, ttl_expires_entries);

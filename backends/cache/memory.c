@@ -2,8 +2,15 @@
  * memory - the in-process response cache: a hash table with an LRU list,
  * bounded by cache.max_bytes (keys, values and per-entry overhead counted),
  * entries expiring after a TTL and stamped with the generation they were
- * computed at.  One mutex guards the table: lookups are short and copy the
- * value out, so holding it is cheaper than finer locking would be.
+ * computed at.  One mutex guards the table: lookups are short, so holding
+ * it is cheaper than finer locking would be.
+ *
+ * Entries are immutable once stored and reference-counted: the table holds
+ * one reference, and get_shared hands out another (struct cache_value), so
+ * a hit is served straight from the entry without a copy.  An entry
+ * dropped from the table (evicted, replaced, expired, cleared) is freed
+ * when its last holder releases it; until then its bytes are no longer
+ * counted in cache.max_bytes (they are a response being sent).
  *
  * Generation counters must be seen by every process serving the same
  * catalog the moment a write commits (design.md, "Cache by generation").
@@ -43,6 +50,8 @@ struct gen_slot {
 _Static_assert(sizeof(struct gen_slot) == 64, "generation slots are 64 bytes on disk");
 
 struct mem_entry {
+    struct cache_value pub;        /* what get_shared hands out; data points into data[] */
+    atomic_uint refs;              /* the table's (while linked) and each holder's */
     struct mem_entry *hnext;       /* hash chain */
     struct mem_entry *prev, *next; /* LRU list, most recent first */
     uint64_t hash;
@@ -96,6 +105,20 @@ static uint64_t hash_key(const char *key, size_t len)
     return h;
 }
 
+static void entry_unref(struct mem_entry *e)
+{
+    /* acq_rel: the last holder must see every other holder's reads done
+     * before it frees. */
+    if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
+        free(e);
+}
+
+static void value_release(struct cache_value *v)
+{
+    /* pub is the first member: the value is the entry. */
+    entry_unref((struct mem_entry *)(void *)v);
+}
+
 /* ---- table and LRU (callers hold mu) ---- */
 
 static void lru_unlink(struct mem_cache *m, struct mem_entry *e)
@@ -135,7 +158,8 @@ static struct mem_entry **find_slot(struct mem_cache *m, const char *key, size_t
     return pp;
 }
 
-/* Unlinks the entry *pp points at from chain and list, and frees it. */
+/* Unlinks the entry *pp points at from chain and list, and drops the
+ * table's reference (freeing it unless a holder still has it). */
 static void remove_at(struct mem_cache *m, struct mem_entry **pp)
 {
     struct mem_entry *e = *pp;
@@ -143,7 +167,7 @@ static void remove_at(struct mem_cache *m, struct mem_entry **pp)
     lru_unlink(m, e);
     m->bytes -= e->charge;
     m->entries--;
-    free(e);
+    entry_unref(e);
 }
 
 static void evict_lru(struct mem_cache *m)
@@ -182,7 +206,7 @@ static void free_all(struct mem_cache *m)
     struct mem_entry *e = m->head;
     while (e != NULL) {
         struct mem_entry *next = e->next;
-        free(e);
+        entry_unref(e);
         e = next;
     }
     memset(m->buckets, 0, m->nbuckets * sizeof *m->buckets);
@@ -320,42 +344,69 @@ static void mem_close(struct cache *c)
     free(m);
 }
 
-static int mem_get(struct cache *c, const char *key, uint64_t generation, char **value, size_t *len,
-                   struct error *err)
+/* The live entry for key at generation, moved to the front of the LRU list,
+ * or NULL (a miss, counted).  Drops a stale entry found on the way.  The
+ * caller holds mu. */
+static struct mem_entry *find_live(struct mem_cache *m, const char *key, uint64_t generation)
 {
-    struct mem_cache *m = of(c);
     size_t klen = strlen(key);
-    uint64_t h = hash_key(key, klen);
-    int64_t now = now_ms();
-    int rc = 0;
-    *value = NULL;
-    *len = 0;
-    pthread_mutex_lock(&m->mu);
-    struct mem_entry **pp = find_slot(m, key, klen, h);
+    struct mem_entry **pp = find_slot(m, key, klen, hash_key(key, klen));
     struct mem_entry *e = *pp;
-    if (e != NULL && (e->generation != generation || now >= e->expires_ms)) {
+    if (e != NULL && (e->generation != generation || now_ms() >= e->expires_ms)) {
         /* Never valid again: generations only grow and time only passes. */
         remove_at(m, pp);
         e = NULL;
     }
     if (e == NULL) {
         m->misses++;
-    } else {
-        char *copy = malloc(e->vlen ? e->vlen : 1);
-        if (copy == NULL) {
-            rc = error_set(err, ERR_INTERNAL, "out of memory");
-        } else {
-            memcpy(copy, e->data + e->klen + 1, e->vlen);
-            *value = copy;
-            *len = e->vlen;
-            lru_unlink(m, e);
-            lru_push_front(m, e);
-            m->hits++;
-            rc = 1;
-        }
+        return NULL;
     }
+    if (m->head != e) {
+        lru_unlink(m, e);
+        lru_push_front(m, e);
+    }
+    m->hits++;
+    return e;
+}
+
+static int mem_get(struct cache *c, const char *key, uint64_t generation, char **value, size_t *len,
+                   struct error *err)
+{
+    struct mem_cache *m = of(c);
+    *value = NULL;
+    *len = 0;
+    pthread_mutex_lock(&m->mu);
+    struct mem_entry *e = find_live(m, key, generation);
+    if (e != NULL)
+        atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&m->mu);
-    return rc;
+    if (e == NULL)
+        return 0;
+    /* Copied outside the lock: the reference keeps the bytes. */
+    char *copy = malloc(e->vlen ? e->vlen : 1);
+    if (copy != NULL)
+        memcpy(copy, e->pub.data, e->vlen);
+    size_t n = e->vlen;
+    entry_unref(e);
+    if (copy == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    *value = copy;
+    *len = n;
+    return 1;
+}
+
+static int mem_get_shared(struct cache *c, const char *key, uint64_t generation,
+                          struct cache_value **value, struct error *err)
+{
+    (void)err;
+    struct mem_cache *m = of(c);
+    pthread_mutex_lock(&m->mu);
+    struct mem_entry *e = find_live(m, key, generation);
+    if (e != NULL)
+        atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&m->mu);
+    *value = e != NULL ? &e->pub : NULL;
+    return e != NULL;
 }
 
 static int mem_set(struct cache *c, const char *key, uint64_t generation, const char *value,
@@ -379,6 +430,10 @@ static int mem_set(struct cache *c, const char *key, uint64_t generation, const 
     memcpy(e->data, key, klen + 1);
     if (len)
         memcpy(e->data + klen + 1, value, len);
+    e->pub.data = e->data + klen + 1;
+    e->pub.len = len;
+    e->pub.release = value_release;
+    atomic_init(&e->refs, 1); /* the table's */
 
     pthread_mutex_lock(&m->mu);
     struct mem_entry **pp = find_slot(m, key, klen, e->hash);
@@ -453,6 +508,7 @@ const struct cache_driver cache_memory_driver = {
     .open = mem_open,
     .close = mem_close,
     .get = mem_get,
+    .get_shared = mem_get_shared,
     .set = mem_set,
     .generation = mem_generation,
     .bump = mem_bump,
