@@ -15,86 +15,29 @@
 #include "store.h"
 #include "testutil.h"
 
-static struct app app;
-static struct config *config;
-static char *tmpdir;
+static struct test_app fx;
 
 static void setup(void)
 {
-    char path[4200];
-    tmpdir = test_tmpdir();
-    snprintf(path, sizeof path, "store.path=%s/api.db", tmpdir);
-    const char *sets[] = {path, "auth.allow_anonymous_writes=true", "cache.driver=none", NULL};
-    config = test_config(sets);
-    struct error err = {0};
-    memset(&app, 0, sizeof app);
-    app.config = config;
-    ck_assert_msg(store_open(config, &app.store, &err) == 0, "store_open: %s", err.message);
-    snprintf(app.public_url, sizeof app.public_url, "http://test.example");
-    app.page_size_default = 20;
-    app.page_size_max = 500;
-    app.allow_anonymous_writes = true;
-    ck_assert_int_eq(clock_set_fixed("2025-03-01T00:00:00Z", &err), 0);
+    const char *sets[] = {"auth.allow_anonymous_writes=true", NULL};
+    test_app_open(&fx, "2025-03-01T00:00:00Z", false, sets);
+    fx.app.allow_anonymous_writes = true;
 }
 
 static void teardown(void)
 {
-    store_close(app.store);
-    config_free(config);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(tmpdir);
-    clock_set_fixed(NULL, NULL);
+    test_app_close(&fx);
 }
 
 /* The last response, for assertions on its raw text. */
 static char last_body[65536];
 
-/* Routes and calls method target ("/api/v1/x/?a=b", path part decoded as
- * the server would hand it over).  Returns the parsed body (caller frees;
- * NULL for an empty body) and the status in *status. */
+/* test_app_call on this file's app, keeping the raw body in last_body. */
 static json_t *call_ct(enum http_method method, const char *target, const char *body,
                        const char *content_type, bool staff, int *status)
 {
-    char path[2048];
-    const char *q = strchr(target, '?');
-    size_t plen = q ? (size_t)(q - target) : strlen(target);
-    ck_assert_uint_lt(plen, sizeof path);
-    memcpy(path, target, plen);
-    path[plen] = '\0';
-    struct query_params query = {0};
-    struct error err = {0};
-    ck_assert_msg(query_params_parse(q ? q + 1 : "", &query, &err) == 0, "query: %s", err.message);
-    struct route_params params = {0};
-    char allow[64];
-    const struct route *route = router_match(catalog_routes, catalog_routes_count, method, path,
-                                             &params, allow, sizeof allow, &err);
-    ck_assert_msg(route != NULL, "no route for %s: %s", target, err.message);
-    struct http_request req = {
-        .method = method,
-        .method_name = "X",
-        .path = path,
-        .query = &query,
-        .body = body ? body : "",
-        .body_len = body ? strlen(body) : 0,
-        .content_type = content_type,
-        .request_id = "test",
-    };
-    req.caller.staff = staff;
-    struct http_response resp = {0};
-    route->handler(&app, &req, route, &params, &resp);
-    query_params_free(&query);
-    *status = resp.status;
-    snprintf(last_body, sizeof last_body, "%.*s", (int)resp.body_len, resp.body ? resp.body : "");
-    json_t *out = NULL;
-    if (resp.body_len > 0) {
-        json_error_t jerr;
-        out = json_loadb(resp.body, resp.body_len, 0, &jerr);
-        ck_assert_msg(out != NULL, "response is not JSON: %s", last_body);
-    }
-    free(resp.body);
-    return out;
+    return test_app_call(&fx.app, method, target, body, content_type, staff, status, last_body,
+                         sizeof last_body);
 }
 
 static json_t *call(enum http_method method, const char *target, const char *body, bool staff,
@@ -121,7 +64,7 @@ static size_t count_of(enum entity_kind kind)
 {
     size_t n = 0;
     struct error err = {0};
-    ck_assert_msg(store_count(app.store, kind, &n, &err) == 0, "count: %s", err.message);
+    ck_assert_msg(store_count(fx.app.store, kind, &n, &err) == 0, "count: %s", err.message);
     return n;
 }
 
@@ -560,16 +503,16 @@ START_TEST(test_pagination_pages)
     json_decref(l);
 
     /* Larger than the cap: clamped, not refused. */
-    app.page_size_max = 3;
+    fx.app.page_size_max = 3;
     l = expect(HTTP_GET, "/api/v1/organizations/?page_size=1000", NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(l, "results")), 3);
     ck_assert_str_eq(sget(l, "next"),
                      "http://test.example/api/v1/organizations/?page_size=1000&page=2");
     json_decref(l);
-    app.page_size_max = 500;
+    fx.app.page_size_max = 500;
 
     /* Default page size. */
-    app.page_size_default = 4;
+    fx.app.page_size_default = 4;
     l = expect(HTTP_GET, "/api/v1/organizations/", NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(l, "results")), 4);
     json_decref(l);

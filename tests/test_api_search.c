@@ -19,16 +19,14 @@
 #include "store.h"
 #include "testutil.h"
 
-#define BASE "http://test.example"
+#define BASE TEST_APP_BASE_URL
 #define RUN_CUR "course-v1:MITx+CIRC+1T2025"
 #define RUN_SOON "course-v1:MITx+CIRC+3T2025"
 #define RUN_CS50 "course-v1:HarvardX+CS50+1T2026"
 #define RUN_ML "course-v1:MITx+ML+1T2024"
 #define PROGRAM "11111111-1111-4111-8111-111111111111"
 
-static struct app app;
-static struct config *config;
-static char *tmpdir;
+static struct test_app fx;
 
 /* Runs, courses and programs; the hit of a document is the document
  * itself unless it says otherwise, so tests can check facet counts
@@ -92,39 +90,8 @@ static char last_body[262144];
  * decoded); returns the parsed body (caller frees) and the status. */
 static json_t *call(const char *target, bool staff, int *status)
 {
-    char path[2048];
-    const char *q = strchr(target, '?');
-    size_t plen = q ? (size_t)(q - target) : strlen(target);
-    ck_assert_uint_lt(plen, sizeof path);
-    memcpy(path, target, plen);
-    path[plen] = '\0';
-    struct query_params query = {0};
-    struct error err = {0};
-    ck_assert_msg(query_params_parse(q ? q + 1 : "", &query, &err) == 0, "query: %s", err.message);
-    struct route_params params = {0};
-    char allow[64];
-    const struct route *route = router_match(catalog_routes, catalog_routes_count, HTTP_GET, path,
-                                             &params, allow, sizeof allow, &err);
-    ck_assert_msg(route != NULL, "no route for %s: %s", target, err.message);
-    struct http_request req = {.method = HTTP_GET,
-                               .method_name = "GET",
-                               .path = path,
-                               .query = &query,
-                               .body = "",
-                               .request_id = "test"};
-    req.caller.staff = staff;
-    struct http_response resp = {0};
-    route->handler(&app, &req, route, &params, &resp);
-    query_params_free(&query);
-    *status = resp.status;
-    snprintf(last_body, sizeof last_body, "%.*s", (int)resp.body_len, resp.body ? resp.body : "");
-    json_t *out = NULL;
-    if (resp.body_len > 0) {
-        out = json_loadb(resp.body, resp.body_len, 0, NULL);
-        ck_assert_msg(out != NULL, "response is not JSON: %s", last_body);
-    }
-    free(resp.body);
-    return out;
+    return test_app_call(&fx.app, HTTP_GET, target, NULL, NULL, staff, status, last_body,
+                         sizeof last_body);
 }
 
 static json_t *get_as(const char *target, bool staff, int want)
@@ -160,7 +127,7 @@ static void post(const char *path, const char *body)
                                .request_id = "test"};
     req.caller.staff = true;
     struct http_response resp = {0};
-    route->handler(&app, &req, route, &params, &resp);
+    route->handler(&fx.app, &req, route, &params, &resp);
     ck_assert_msg(resp.status == 201, "POST %s: %d %.*s", path, resp.status, (int)resp.body_len,
                   resp.body);
     free(resp.body);
@@ -168,39 +135,17 @@ static void post(const char *path, const char *body)
 
 static void setup(void)
 {
-    char path[4200];
-    tmpdir = test_tmpdir();
-    snprintf(path, sizeof path, "store.path=%s/search.db", tmpdir);
-    const char *sets[] = {path, "cache.driver=none", NULL};
-    config = test_config(sets);
+    test_app_open(&fx, "2025-06-01T00:00:00Z", true, NULL);
     struct error err = {0};
-    memset(&app, 0, sizeof app);
-    app.config = config;
-    ck_assert_msg(store_open(config, &app.store, &err) == 0, "store_open: %s", err.message);
-    const struct search_driver *fts5 = registry_search("fts5");
-    ck_assert_ptr_nonnull(fts5);
-    ck_assert_msg(fts5->open(config, &app.search, &err) == 0, "search open: %s", err.message);
-    snprintf(app.public_url, sizeof app.public_url, BASE);
-    app.page_size_default = 20;
-    app.page_size_max = 500;
-    ck_assert_int_eq(clock_set_fixed("2025-06-01T00:00:00Z", &err), 0);
     json_t *docs = json_loads(fixture, 0, NULL);
     ck_assert_ptr_nonnull(docs);
-    ck_assert_msg(app.search->driver->index(app.search, docs, &err) == 0, "%s", err.message);
+    ck_assert_msg(fx.app.search->driver->index(fx.app.search, docs, &err) == 0, "%s", err.message);
     json_decref(docs);
 }
 
 static void teardown(void)
 {
-    if (app.search != NULL)
-        app.search->driver->close(app.search);
-    store_close(app.store);
-    config_free(config);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(tmpdir);
-    clock_set_fixed(NULL, NULL);
+    test_app_close(&fx);
 }
 
 static const char *sget(const json_t *obj, const char *field)
@@ -787,8 +732,8 @@ END_TEST
 START_TEST(test_unavailable)
 {
     seed_store();
-    app.search->driver->close(app.search);
-    app.search = NULL;
+    fx.app.search->driver->close(fx.app.search);
+    fx.app.search = NULL;
     static const char *const targets[] = {
         "/api/v1/search/all/",           "/api/v1/search/courses/facets/",
         "/api/v1/search/course_runs/",   "/api/v1/search/programs/facets/",
