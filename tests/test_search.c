@@ -5,6 +5,7 @@
  * from the API.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,6 +683,115 @@ START_TEST(test_health_and_reopen)
 }
 END_TEST
 
+/* Queries from several threads while documents are written, through this
+ * handle and through a second one (another connection, as a catalogd
+ * import beside serve): no query fails, every answer of a driver that
+ * answers from one snapshot is consistent (the total equals the hits and
+ * the content_type counts) and, once the writes are done, each handle sees
+ * what the other wrote. */
+struct query_loop {
+    struct search *s;
+    bool one_snapshot; /* the driver answers a query from one snapshot */
+    int bad;
+    char why[256];
+};
+
+static void *query_loop(void *arg)
+{
+    struct query_loop *ql = arg;
+    struct search_node *tree = NULL;
+    struct error err = {0};
+    if (search_query_parse("python", 6, &tree, &err) != 0) {
+        snprintf(ql->why, sizeof ql->why, "parse: %.200s", err.message);
+        ql->bad = 1;
+        return NULL;
+    }
+    for (int round = 0; round < 60 && !ql->bad; round++) {
+        struct search_request rq = {.query = tree, .now = now, .want_facets = true, .limit = 100};
+        struct search_result res = {0};
+        if (ql->s->driver->query(ql->s, &rq, &res, &err) != 0) {
+            snprintf(ql->why, sizeof ql->why, "query: %.200s", err.message);
+            ql->bad = 1;
+            break;
+        }
+        size_t counted = 0;
+        const char *value;
+        json_t *count;
+        json_object_foreach(json_object_get(json_object_get(res.facets, "fields"), "content_type"),
+                            value, count) counted += (size_t)json_integer_value(count);
+        if (ql->one_snapshot && (res.total != json_array_size(res.hits) || counted != res.total)) {
+            snprintf(ql->why, sizeof ql->why, "total %zu, hits %zu, content_type counts %zu",
+                     res.total, json_array_size(res.hits), counted);
+            ql->bad = 1;
+        }
+        search_result_clear(&res);
+        json_t *out = NULL;
+        if (ql->s->driver->suggest(ql->s, "pyth", 10, true, &out, &err) != 0) {
+            snprintf(ql->why, sizeof ql->why, "suggest: %.200s", err.message);
+            ql->bad = 1;
+        }
+        json_decref(out);
+    }
+    search_query_free(tree);
+    return NULL;
+}
+
+START_TEST(test_concurrent_queries_and_writers)
+{
+    setup(_i);
+    struct error err = {0};
+    struct config *config = driver_config(_i, tmpdir, true);
+    struct search *other = NULL;
+    ck_assert_msg(drivers[_i]->open(config, &other, &err) == 0, "%s", err.message);
+    config_free(config);
+    struct query_loop loops[4];
+    pthread_t tids[4];
+    for (int t = 0; t < 4; t++) {
+        /* pgfts counts and pages in separate statements, so a write
+         * between them shows (seen: total 11, content_type counts 12). */
+        loops[t] =
+            (struct query_loop){.s = idx, .one_snapshot = strcmp(drivers[_i]->name, "pgfts") != 0};
+        ck_assert_int_eq(pthread_create(&tids[t], NULL, query_loop, &loops[t]), 0);
+    }
+    /* Writer documents W+0 .. W+19, each removed again but every fourth;
+     * even ones through this handle, odd ones through the other. */
+    size_t kept = 0;
+    for (int w = 0; w < 20; w++) {
+        struct search *s = w % 2 ? other : idx;
+        char doc[512], key[32];
+        snprintf(key, sizeof key, "W+%d", w);
+        snprintf(doc, sizeof doc,
+                 "[{\"content_type\":\"course\",\"key\":\"%s\",\"title\":\"Python writer %d\","
+                 " \"subjects\":[\"Engineering\"],\"status\":\"published\"}]",
+                 key, w);
+        json_t *docs = json_loads(doc, 0, NULL);
+        ck_assert_ptr_nonnull(docs);
+        ck_assert_msg(s->driver->index(s, docs, &err) == 0, "%s", err.message);
+        json_decref(docs);
+        if (w % 4 != 0)
+            ck_assert_msg(s->driver->remove(s, SEARCH_COURSE, key, &err) == 0, "%s", err.message);
+        else
+            kept++;
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(tids[t], NULL);
+        ck_assert_msg(!loops[t].bad, "thread %d: %s", t, loops[t].why);
+    }
+    ASSERT_KEYS("writer", ANY, "W+0,W+4,W+8,W+12,W+16");
+    struct search_result res = run("python", (struct search_request){.want_facets = true});
+    ck_assert_uint_eq(res.total, json_array_size(res.hits));
+    ck_assert_uint_ge(res.total, kept + 1);
+    search_result_clear(&res);
+    /* And the other way round: what this handle wrote, the other sees. */
+    struct search *mine = idx;
+    idx = other;
+    ASSERT_KEYS("writer", ANY, "W+0,W+4,W+8,W+12,W+16");
+    idx = mine;
+    other->driver->close(other);
+    teardown();
+}
+END_TEST
+
 START_TEST(test_open_unreachable_is_unavailable)
 {
     struct config *config = driver_config(_i, "/nonexistent-catalogd-dir/sub", false);
@@ -722,6 +832,7 @@ static Suite *suite(int driver)
                                   test_public_only,
                                   test_typeahead,
                                   test_health_and_reopen,
+                                  test_concurrent_queries_and_writers,
                                   test_open_unreachable_is_unavailable};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         tcase_add_loop_test(tc, tests[i], driver, driver + 1);

@@ -29,6 +29,7 @@
  * This file holds the query path, open and close; the write path is in
  * fts5_write.c and the in-memory copy of the hit set in fts5_meta.c.
  */
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -475,8 +476,7 @@ static int from_where(struct sql *s, const struct search_request *rq, enum from_
     return 0;
 }
 
-static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hits,
-                    struct error *err)
+static int run_hits(sqlite3 *db, const struct search_request *rq, json_t *hits, struct error *err)
 {
     struct sql s = {0};
     long long now = (long long)rq->now;
@@ -515,7 +515,7 @@ static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hi
     sql_addf(&s, " OFFSET %lld", (long long)rq->offset);
 
     sqlite3_stmt *st = NULL;
-    int rc = sql_prepare(fx->db, &s, &st, err);
+    int rc = sql_prepare(db, &s, &st, err);
     sql_free(&s);
     if (rc != 0)
         return -1;
@@ -542,7 +542,7 @@ static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hi
         }
     }
     if (rc != SQLITE_DONE) {
-        fts5_db_error(fx->db, err, "query");
+        fts5_db_error(db, err, "query");
         sqlite3_finalize(st);
         return -1;
     }
@@ -550,61 +550,53 @@ static int run_hits(struct fts5 *fx, const struct search_request *rq, json_t *hi
     return 0;
 }
 
-struct match {
-    sqlite3_int64 id;
-    double rank; /* bm25 (lower is better) when asked for, else 0 */
-};
-
-static int cmp_match(const void *a, const void *b)
-{
-    sqlite3_int64 x = ((const struct match *)a)->id, y = ((const struct match *)b)->id;
-    return (x > y) - (x < y);
-}
-
-/* The documents the text part of rq matches, by ascending id, with their
- * bm25 when rank; *all = true (and none listed) when rq has no text part.
- * *out is owned by the caller (free). */
-static int match_ids(struct fts5 *fx, const struct search_request *rq, bool rank,
-                     struct match **out, size_t *n, bool *all, struct error *err)
+/* The statement listing the documents the text part of rq matches (id,
+ * then bm25 when rank, else 0), in FTS5's order (ascending id, though the
+ * walk below does not rely on it); *st NULL when rq has no text part
+ * (every document matches).  *st is owned by the caller (finalize). */
+static int match_stmt(sqlite3 *db, const struct search_request *rq, bool rank, sqlite3_stmt **st,
+                      struct error *err)
 {
     const struct search_node *root = rq->query;
-    *out = NULL;
-    *n = 0;
-    *all = root == NULL || root->type == SEARCH_ALL;
-    if (*all)
+    *st = NULL;
+    if (root == NULL || root->type == SEARCH_ALL)
         return 0;
     /* from_where without any document filter: the text part only. */
     struct search_request text = {.query = root};
     struct sql s = {0};
-    if (from_where(&s, &text, rank ? FW_IDS_RANK : FW_IDS, err) != 0) {
-        sql_free(&s);
-        return -1;
-    }
-    sqlite3_stmt *st = NULL;
-    int rc = sql_prepare(fx->db, &s, &st, err);
+    int rc = from_where(&s, &text, rank ? FW_IDS_RANK : FW_IDS, err);
+    if (rc == 0)
+        rc = sql_prepare(db, &s, st, err);
     sql_free(&s);
-    if (rc != 0)
-        return -1;
-    size_t cap = 0;
-    bool sorted = true;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!fts5_grow((void **)out, &cap, *n + 1, sizeof **out)) {
-            sqlite3_finalize(st);
-            return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-        }
-        struct match *m = &(*out)[*n];
-        m->id = sqlite3_column_int64(st, 0);
-        m->rank = sqlite3_column_double(st, 1);
-        if (*n > 0 && m->id <= m[-1].id)
-            sorted = false;
-        (*n)++;
+    return rc;
+}
+
+/* The meta doc of id, or NULL; *at is where the previous lookup ended, so
+ * that ids in ascending order (FTS5's) cost a gallop from there rather
+ * than a search from the start, and a sparse hit set no walk over every
+ * document. */
+static const struct meta_doc *meta_seek(const struct meta *m, size_t *at, sqlite3_int64 id)
+{
+    size_t lo = *at, n = m->n_docs;
+    if (lo > 0 && (lo > n || m->docs[lo - 1].id >= id))
+        lo = 0; /* out of order: search everything */
+    size_t step = 1, hi = lo;
+    while (hi < n && m->docs[hi].id < id) {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return fts5_db_error(fx->db, err, "match");
-    if (!sorted)
-        qsort(*out, *n, sizeof **out, cmp_match);
-    return 0;
+    if (hi > n)
+        hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->docs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *at = lo;
+    return lo < n && m->docs[lo].id == id ? &m->docs[lo] : NULL;
 }
 
 /* The document filters of a request, resolved once per query. */
@@ -707,13 +699,67 @@ struct cand {
     char *title; /* owned; read only for the few that may reach the page */
 };
 
+/* Counts of a hit set, and when the page is ranked here (ranking) the
+ * candidates for it: every passing hit whose score is at least the k-th
+ * best seen so far (cut).  The list is cut back to those whenever it
+ * fills, so it holds about k entries (plus ties) instead of every hit. */
 struct tally {
     size_t total;
     size_t availability[4];
-    uint32_t *counts;   /* per value id, when facets are wanted */
-    struct cand *cands; /* when the page is ranked here: every passing hit */
-    size_t n_cands;
+    uint32_t *counts; /* per value id, when facets are wanted */
+    bool ranking, oom;
+    struct cand *cands; /* owned */
+    size_t n_cands, cap_cands, k;
+    double cut;   /* no candidate below it can reach the first k */
+    double *heap; /* k scores, for the cut; owned */
 };
+
+static double kth_score(const struct cand *cands, size_t n, size_t k, double *heap);
+
+/* Starts ranking for a page ending at k (k >= 1). */
+static bool tally_rank(struct tally *t, size_t k)
+{
+    t->ranking = true;
+    t->k = k;
+    t->cut = -HUGE_VAL;
+    t->heap = malloc(k * sizeof *t->heap);
+    return t->heap != NULL;
+}
+
+static void tally_free(struct tally *t)
+{
+    free(t->cands);
+    free(t->heap);
+    t->cands = NULL;
+    t->heap = NULL;
+}
+
+static void cand_push(struct tally *t, sqlite3_int64 id, double score)
+{
+    if (score < t->cut || t->oom)
+        return;
+    if (t->n_cands == t->cap_cands) {
+        if (t->n_cands > t->k) {
+            t->cut = kth_score(t->cands, t->n_cands, t->k, t->heap);
+            size_t kept = 0;
+            for (size_t i = 0; i < t->n_cands; i++)
+                if (t->cands[i].score >= t->cut)
+                    t->cands[kept++] = t->cands[i];
+            t->n_cands = kept;
+            if (score < t->cut)
+                return;
+        }
+        /* Grown when the cut freed less than half (ties, or early on). */
+        if (t->n_cands * 2 >= t->cap_cands &&
+            !fts5_grow((void **)&t->cands, &t->cap_cands,
+                       t->cap_cands < 2 * t->k + 256 ? 2 * t->k + 256 : t->cap_cands * 2,
+                       sizeof *t->cands)) {
+            t->oom = true;
+            return;
+        }
+    }
+    t->cands[t->n_cands++] = (struct cand){id, score, NULL};
+}
 
 /* run_hits' boost, in the same order of operations so that scores (and
  * so the order of hits) are the same as SQL's. */
@@ -732,8 +778,8 @@ static void tally_doc(const struct meta *m, const struct meta_doc *d, double ran
     if (!passes(m, d, f))
         return;
     t->total++;
-    if (t->cands != NULL)
-        t->cands[t->n_cands++] = (struct cand){d->id, -rank * boost_of(d, f->now), NULL};
+    if (t->ranking)
+        cand_push(t, d->id, -rank * boost_of(d, f->now));
     if (t->counts == NULL)
         return;
     t->availability[availability_of(d, f)]++;
@@ -742,25 +788,28 @@ static void tally_doc(const struct meta *m, const struct meta_doc *d, double ran
         t->counts[vals[k]]++;
 }
 
-/* Walks the hit set (matches by ascending id, or every document when all)
- * against the sorted meta docs in one merge. */
-static void tally_hits(const struct meta *m, const struct match *matches, size_t n, bool all,
-                       const struct doc_filter *f, struct tally *t)
+/* Tallies the hit set: the rows of st (id, bm25), or every document when
+ * st is NULL. */
+static int tally_hits(sqlite3 *db, sqlite3_stmt *st, const struct meta *m,
+                      const struct doc_filter *f, struct tally *t, struct error *err)
 {
     if (f->nothing)
-        return;
-    if (all) {
+        return 0;
+    if (st == NULL) {
         for (size_t i = 0; i < m->n_docs; i++)
             tally_doc(m, &m->docs[i], 0.0, f, t);
-        return;
+    } else {
+        size_t at = 0;
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            const struct meta_doc *d = meta_seek(m, &at, sqlite3_column_int64(st, 0));
+            if (d != NULL)
+                tally_doc(m, d, sqlite3_column_double(st, 1), f, t);
+        }
+        if (step != SQLITE_DONE)
+            return fts5_db_error(db, err, "match");
     }
-    size_t j = 0;
-    for (size_t i = 0; i < n && j < m->n_docs; i++) {
-        while (j < m->n_docs && m->docs[j].id < matches[i].id)
-            j++;
-        if (j < m->n_docs && m->docs[j].id == matches[i].id)
-            tally_doc(m, &m->docs[j], matches[i].rank, f, t);
-    }
+    return t->oom ? error_set(err, ERR_INTERNAL, "search index (fts5): out of memory") : 0;
 }
 
 static int tally_json(const struct meta *m, const struct tally *t, json_t *facets,
@@ -846,7 +895,7 @@ static int read_cand(sqlite3 *db, sqlite3_stmt *st, sqlite3_int64 id, struct err
  * it, reading titles only for runs of tied scores that reach the page and
  * the hit JSON only for the page.  *done is false (and nothing
  * added) when the page is too deep or the cut too tied: run_hits then. */
-static int page_from_cands(struct fts5 *fx, const struct search_request *rq, struct tally *t,
+static int page_from_cands(sqlite3 *db, const struct search_request *rq, struct tally *t,
                            json_t *hits, bool *done, struct error *err)
 {
     size_t k = rq->offset + rq->limit, n = t->n_cands;
@@ -870,11 +919,11 @@ static int page_from_cands(struct fts5 *fx, const struct search_request *rq, str
     }
     sqlite3_stmt *title = NULL, *hit = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(fx->db, "SELECT title FROM docs WHERE id = ?", -1, &title, NULL) !=
+    if (sqlite3_prepare_v2(db, "SELECT title FROM docs WHERE id = ?", -1, &title, NULL) !=
             SQLITE_OK ||
-        sqlite3_prepare_v2(fx->db, "SELECT content, key, hit FROM docs WHERE id = ?", -1, &hit,
-                           NULL) != SQLITE_OK)
-        rc = fts5_db_error(fx->db, err, "page");
+        sqlite3_prepare_v2(db, "SELECT content, key, hit FROM docs WHERE id = ?", -1, &hit, NULL) !=
+            SQLITE_OK)
+        rc = fts5_db_error(db, err, "page");
     /* By score (then id) first; titles matter only inside a run of equal
      * scores that reaches the page, so only those are read. */
     if (rc == 0)
@@ -885,7 +934,7 @@ static int page_from_cands(struct fts5 *fx, const struct search_request *rq, str
         if (end - at < 2)
             continue;
         for (size_t i = at; rc == 0 && i < end; i++) {
-            rc = read_cand(fx->db, title, t->cands[i].id, err);
+            rc = read_cand(db, title, t->cands[i].id, err);
             if (rc == 0 &&
                 (t->cands[i].title = strdup((const char *)sqlite3_column_text(title, 0))) == NULL)
                 rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
@@ -894,7 +943,7 @@ static int page_from_cands(struct fts5 *fx, const struct search_request *rq, str
             qsort(t->cands + at, end - at, sizeof *t->cands, cmp_cand);
     }
     for (size_t i = rq->offset; rc == 0 && i < n && i < k; i++) {
-        rc = read_cand(fx->db, hit, t->cands[i].id, err);
+        rc = read_cand(db, hit, t->cands[i].id, err);
         if (rc != 0)
             break;
         int content = sqlite3_column_int(hit, 0);
@@ -925,53 +974,192 @@ static int page_from_cands(struct fts5 *fx, const struct search_request *rq, str
 
 /* Total, facets and (when relevance-sorted with words to rank) the page
  * from one pass over the matched ids and the memory copy; other pages
- * from SQL.  Called with fx->lock held, inside one read transaction. */
-static int query_locked(struct fts5 *fx, const struct search_request *rq,
-                        struct search_result *result, struct error *err)
+ * from SQL.  Runs on db inside one read transaction, with fx->meta
+ * current for it and held still (fx->gate shared, or fx->lock). */
+static int query_run(struct fts5 *fx, sqlite3 *db, const struct search_request *rq,
+                     struct search_result *result, struct error *err)
 {
+    const struct meta *m = &fx->meta;
     struct doc_filter f;
-    struct match *matches = NULL;
-    size_t n = 0;
-    bool all = false;
+    sqlite3_stmt *st = NULL;
     bool want_page = rq->limit > 0;
-    bool rank_here =
-        want_page && rq->sort == SEARCH_SORT_RELEVANCE && rq->offset + rq->limit <= PAGE_IN_C_MAX;
-    if (fts5_meta_refresh(fx, err) != 0 || filter_init(&fx->meta, rq, &f, err) != 0 ||
-        match_ids(fx, rq, rank_here, &matches, &n, &all, err) != 0) {
-        free(matches);
+    bool all = rq->query == NULL || rq->query->type == SEARCH_ALL;
+    /* Without words every score is 0: the order is by title (SQL). */
+    bool rank_here = want_page && !all && rq->sort == SEARCH_SORT_RELEVANCE &&
+                     rq->offset + rq->limit <= PAGE_IN_C_MAX;
+    if (filter_init(m, rq, &f, err) != 0 || match_stmt(db, rq, rank_here, &st, err) != 0)
         return -1;
-    }
-    rank_here = rank_here && !all; /* every score 0: the order is by title */
     struct tally t = {0};
     uint32_t dummy = 0;
     int rc = 0;
     if (rq->want_facets)
-        t.counts = fx->meta.n_values ? calloc(fx->meta.n_values, sizeof *t.counts) : &dummy;
-    if (rank_here && n > 0)
-        t.cands = malloc(n * sizeof *t.cands);
-    if ((rq->want_facets && t.counts == NULL) || (rank_here && n > 0 && t.cands == NULL))
+        t.counts = m->n_values ? calloc(m->n_values, sizeof *t.counts) : &dummy;
+    if ((rq->want_facets && t.counts == NULL) ||
+        (rank_here && !tally_rank(&t, rq->offset + rq->limit)))
         rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     if (rc == 0)
-        tally_hits(&fx->meta, matches, n, all, &f, &t);
-    free(matches);
+        rc = tally_hits(db, st, m, &f, &t, err);
+    sqlite3_finalize(st);
     result->total = t.total;
     if (rc == 0 && rq->want_facets)
-        rc = tally_json(&fx->meta, &t, result->facets, err);
+        rc = tally_json(m, &t, result->facets, err);
     bool done = !want_page || rq->offset >= result->total;
-    if (rc == 0 && !done && t.cands != NULL)
-        rc = page_from_cands(fx, rq, &t, result->hits, &done, err);
+    if (rc == 0 && !done && t.ranking)
+        rc = page_from_cands(db, rq, &t, result->hits, &done, err);
     if (rc == 0 && !done)
-        rc = run_hits(fx, rq, result->hits, err);
+        rc = run_hits(db, rq, result->hits, err);
     if (t.counts != &dummy)
         free(t.counts);
-    free(t.cands);
+    tally_free(&t);
     return rc;
+}
+
+/* ---- the read pool ----
+ *
+ * fx->db is the writer's connection; queries run on readers of their own
+ * (one per concurrent query, up to max_readers, opened on demand), each
+ * in its own WAL read transaction, so that the server's threads search
+ * in parallel.  They share fx->meta under fx->gate.  An index in memory
+ * cannot be opened twice: there every query runs on fx->db under
+ * fx->lock, as does every query while this handle rebuilds (its
+ * uncommitted state is what it must see). */
+
+static int reader_open(struct fts5 *fx, sqlite3 **out, struct error *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        error_set(err, ERR_UNAVAILABLE, "search index (fts5): cannot open %s: %s", fx->path,
+                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, fx->busy_timeout);
+    *out = db;
+    return 0;
+}
+
+/* A reader not in use (opening one when fewer than max_readers are open,
+ * else waiting for one); NULL with err set when none can be opened. */
+static struct fts5_reader *reader_take(struct fts5 *fx, struct error *err)
+{
+    struct fts5_reader *r = NULL;
+    pthread_mutex_lock(&fx->pool_lock);
+    for (;;) {
+        for (size_t i = 0; r == NULL && i < fx->n_readers; i++)
+            if (!fx->readers[i].busy)
+                r = &fx->readers[i];
+        if (r != NULL || fx->n_readers < fx->max_readers)
+            break;
+        pthread_cond_wait(&fx->pool_free, &fx->pool_lock);
+    }
+    if (r == NULL) {
+        /* readers is allocated at max_readers by open: r stays valid. */
+        r = &fx->readers[fx->n_readers];
+        if (reader_open(fx, &r->db, err) != 0)
+            r = NULL;
+        else
+            fx->n_readers++;
+    }
+    if (r != NULL)
+        r->busy = true;
+    pthread_mutex_unlock(&fx->pool_lock);
+    return r;
+}
+
+static void reader_give(struct fts5 *fx, struct fts5_reader *r)
+{
+    pthread_mutex_lock(&fx->pool_lock);
+    r->busy = false;
+    pthread_cond_signal(&fx->pool_free);
+    pthread_mutex_unlock(&fx->pool_lock);
+}
+
+/* Starts a read: returns with fx->gate held shared and either *r a reader
+ * inside a read transaction whose snapshot fx->meta matches, or *r NULL
+ * and fx->lock held (in memory, or rebuilding: the caller uses fx->db,
+ * after fts5_meta_refresh).  -1 with err set (and nothing held) on
+ * failure.  End with read_end. */
+static int read_begin(struct fts5 *fx, struct fts5_reader **r, struct error *err)
+{
+    *r = NULL;
+    for (;;) {
+        bool current = false;
+        pthread_rwlock_rdlock(&fx->gate);
+        pthread_mutex_lock(&fx->lock);
+        if (fx->path == NULL || fx->rebuilding)
+            return 0;
+        int rc = fts5_meta_current(fx, &current, err);
+        pthread_mutex_unlock(&fx->lock);
+        if (rc == 0 && current) {
+            *r = reader_take(fx, err);
+            /* The snapshot starts at the first read; a commit from another
+             * connection before it moves data_version, and the copy may
+             * then miss it: start over. */
+            if (*r == NULL)
+                rc = -1;
+            else if (fts5_exec((*r)->db, "BEGIN; SELECT 1 FROM docs WHERE id = 0", err) != 0)
+                rc = -1;
+            if (rc == 0) {
+                pthread_mutex_lock(&fx->lock);
+                rc = fts5_meta_current(fx, &current, err);
+                pthread_mutex_unlock(&fx->lock);
+                if (rc == 0 && current)
+                    return 0;
+            }
+            if (*r != NULL) {
+                sqlite3_exec((*r)->db, "ROLLBACK", NULL, NULL, NULL);
+                reader_give(fx, *r);
+                *r = NULL;
+            }
+        }
+        pthread_rwlock_unlock(&fx->gate);
+        if (rc != 0)
+            return -1;
+        /* Stale: reload alone (queries share the copy read-only), from
+         * fx->db in a read transaction of its own, then try again. */
+        pthread_rwlock_wrlock(&fx->gate);
+        pthread_mutex_lock(&fx->lock);
+        if (!fx->rebuilding && fts5_exec(fx->db, "BEGIN", err) == 0) {
+            rc = fts5_meta_refresh(fx, err);
+            sqlite3_exec(fx->db, "COMMIT", NULL, NULL, NULL);
+        }
+        pthread_mutex_unlock(&fx->lock);
+        pthread_rwlock_unlock(&fx->gate);
+        if (rc != 0)
+            return -1;
+    }
+}
+
+static void read_end(struct fts5 *fx, struct fts5_reader *r)
+{
+    if (r != NULL) {
+        sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+        reader_give(fx, r);
+    } else {
+        pthread_mutex_unlock(&fx->lock);
+    }
+    pthread_rwlock_unlock(&fx->gate);
+}
+
+/* On fx->db with fx->lock held: one read transaction (a rebuild already
+ * holds the write one), the copy made current inside it. */
+static int locked_begin(struct fts5 *fx, bool *in_txn, struct error *err)
+{
+    *in_txn = false;
+    if (!fx->rebuilding) {
+        if (fts5_exec(fx->db, "BEGIN", err) != 0)
+            return -1;
+        *in_txn = true;
+    }
+    return fts5_meta_refresh(fx, err);
 }
 
 static int fts5_query(struct search *search, const struct search_request *rq,
                       struct search_result *result, struct error *err)
 {
     struct fts5 *fx = (struct fts5 *)search;
+    struct fts5_reader *r = NULL;
     memset(result, 0, sizeof *result);
     result->hits = json_array();
     if (rq->want_facets)
@@ -980,16 +1168,19 @@ static int fts5_query(struct search *search, const struct search_request *rq,
         search_result_clear(result);
         return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     }
-    pthread_mutex_lock(&fx->lock);
-    /* One read transaction: memory copy, total and page see one snapshot.
-     * A rebuild already holds the write transaction. */
-    int rc = fx->rebuilding ? 0 : fts5_exec(fx->db, "BEGIN", err);
-    if (rc == 0) {
-        rc = query_locked(fx, rq, result, err);
-        if (!fx->rebuilding)
-            sqlite3_exec(fx->db, "COMMIT", NULL, NULL, NULL);
+    int rc = read_begin(fx, &r, err);
+    if (rc != 0) {
+        search_result_clear(result);
+        return -1;
     }
-    pthread_mutex_unlock(&fx->lock);
+    bool in_txn = false;
+    if (r == NULL)
+        rc = locked_begin(fx, &in_txn, err);
+    if (rc == 0)
+        rc = query_run(fx, r ? r->db : fx->db, rq, result, err);
+    if (in_txn)
+        sqlite3_exec(fx->db, "COMMIT", NULL, NULL, NULL);
+    read_end(fx, r);
     if (rc != 0)
         search_result_clear(result);
     return rc;
@@ -1035,52 +1226,43 @@ static int fts5_health(struct search *search, struct error *err)
 
 /* Typeahead from one FTS5 pass over every content type, filtered by the
  * memory copy and ranked as the SQL below would; *done false (lists left
- * empty) when a cut is too tied or limit too large. */
-static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, bool public_only,
-                             json_t *out, bool *done, struct error *err)
+ * empty) when a cut is too tied or limit too large.  On db inside a read
+ * transaction, fx->meta current and held still. */
+static int suggest_in_memory(struct fts5 *fx, sqlite3 *db, const char *match, size_t limit,
+                             bool public_only, json_t *out, bool *done, struct error *err)
 {
-    struct match *matches = NULL;
-    size_t n = 0, cap = 0;
     struct tally t[SEARCH_CONTENT_COUNT] = {{0}};
     sqlite3_stmt *st = NULL;
-    int rc = fts5_meta_refresh(fx, err), step = SQLITE_DONE;
+    int rc = 0, step = SQLITE_DONE;
     *done = false;
-    if (rc == 0 && sqlite3_prepare_v2(fx->db,
+    if (limit > PAGE_IN_C_MAX)
+        return 0;
+    for (int c = 0; rc == 0 && c < SEARCH_CONTENT_COUNT; c++)
+        if (!tally_rank(&t[c], limit))
+            rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    if (rc == 0 && sqlite3_prepare_v2(db,
                                       "SELECT rowid, bm25(fts, 10.0, 0.0, 0.0, 3.0, 5.0, 0.0)"
                                       " FROM fts WHERE fts MATCH ?",
                                       -1, &st, NULL) != SQLITE_OK)
-        rc = fts5_db_error(fx->db, err, "suggest");
+        rc = fts5_db_error(db, err, "suggest");
+    const struct meta *m = &fx->meta;
     if (rc == 0) {
+        size_t at = 0;
         sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            if (!fts5_grow((void **)&matches, &cap, n + 1, sizeof *matches)) {
-                rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-                break;
-            }
-            matches[n++] =
-                (struct match){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
+            const struct meta_doc *d = meta_seek(m, &at, sqlite3_column_int64(st, 0));
+            if (d == NULL || (d->flags & M_DEAD) || (public_only && !(d->flags & M_PUBLIC)) ||
+                d->content >= SEARCH_CONTENT_COUNT)
+                continue;
+            cand_push(&t[d->content], d->id, -sqlite3_column_double(st, 1));
         }
-        if (rc == 0 && step != SQLITE_DONE)
-            rc = fts5_db_error(fx->db, err, "suggest");
+        if (step != SQLITE_DONE)
+            rc = fts5_db_error(db, err, "suggest");
     }
     sqlite3_finalize(st);
-    if (rc == 0 && n > 1)
-        qsort(matches, n, sizeof *matches, cmp_match);
-    for (int c = 0; rc == 0 && n > 0 && c < SEARCH_CONTENT_COUNT; c++)
-        if ((t[c].cands = malloc(n * sizeof *t[c].cands)) == NULL)
+    for (int c = 0; rc == 0 && c < SEARCH_CONTENT_COUNT; c++)
+        if (t[c].oom)
             rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
-    const struct meta *m = &fx->meta;
-    for (size_t i = 0, j = 0; rc == 0 && i < n && j < m->n_docs; i++) {
-        while (j < m->n_docs && m->docs[j].id < matches[i].id)
-            j++;
-        const struct meta_doc *d = j < m->n_docs ? &m->docs[j] : NULL;
-        if (d == NULL || d->id != matches[i].id || (d->flags & M_DEAD) ||
-            (public_only && !(d->flags & M_PUBLIC)) || d->content >= SEARCH_CONTENT_COUNT)
-            continue;
-        struct tally *tc = &t[d->content];
-        tc->cands[tc->n_cands++] = (struct cand){d->id, -matches[i].rank, NULL};
-    }
-    free(matches);
     bool all_done = rc == 0;
     for (int c = 0; rc == 0 && all_done && c < SEARCH_CONTENT_COUNT; c++) {
         struct search_request rq = {.limit = limit};
@@ -1089,7 +1271,7 @@ static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, b
         if (hits == NULL)
             rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
         else if (t[c].n_cands > 0)
-            rc = page_from_cands(fx, &rq, &t[c], hits, &done_c, err);
+            rc = page_from_cands(db, &rq, &t[c], hits, &done_c, err);
         else
             done_c = true;
         all_done = done_c;
@@ -1099,7 +1281,7 @@ static int suggest_in_memory(struct fts5 *fx, const char *match, size_t limit, b
         json_decref(hits);
     }
     for (int c = 0; c < SEARCH_CONTENT_COUNT; c++) {
-        free(t[c].cands);
+        tally_free(&t[c]);
         if (!all_done || rc != 0)
             json_array_clear(json_object_get(out, search_content_names[c]));
     }
@@ -1135,13 +1317,19 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
         json_decref(*out), *out = NULL;
         return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     }
-    pthread_mutex_lock(&fx->lock);
-    /* One read transaction, as for queries; a rebuild already holds one. */
-    bool done = false;
-    int rc = fx->rebuilding ? 0 : fts5_exec(fx->db, "BEGIN", err);
-    bool in_txn = rc == 0 && !fx->rebuilding;
+    struct fts5_reader *r = NULL;
+    bool done = false, in_txn = false;
+    int rc = read_begin(fx, &r, err);
+    if (rc != 0) {
+        sql_free(&expr);
+        json_decref(*out), *out = NULL;
+        return -1;
+    }
+    if (r == NULL)
+        rc = locked_begin(fx, &in_txn, err);
+    sqlite3 *db = r ? r->db : fx->db;
     if (rc == 0)
-        rc = suggest_in_memory(fx, expr.buf, limit, public_only, *out, &done, err);
+        rc = suggest_in_memory(fx, db, expr.buf, limit, public_only, *out, &done, err);
     for (int c = 0; rc == 0 && !done && c < SEARCH_CONTENT_COUNT; c++) {
         sqlite3_stmt *st = NULL;
         const char *sql = public_only
@@ -1151,8 +1339,8 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
                               : "SELECT d.hit FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
                                 "MATCH ?1 AND d.content = ?2 ORDER BY bm25(fts, 10.0, 0.0, 0.0, "
                                 "3.0, 5.0, 0.0), d.title LIMIT ?3";
-        if (sqlite3_prepare_v2(fx->db, sql, -1, &st, NULL) != SQLITE_OK) {
-            rc = fts5_db_error(fx->db, err, "suggest");
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+            rc = fts5_db_error(db, err, "suggest");
             break;
         }
         sqlite3_bind_text(st, 1, expr.buf, -1, SQLITE_STATIC);
@@ -1165,12 +1353,12 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
             json_array_append_new(list, hit ? hit : json_object());
         }
         if (step != SQLITE_DONE)
-            rc = fts5_db_error(fx->db, err, "suggest");
+            rc = fts5_db_error(db, err, "suggest");
         sqlite3_finalize(st);
     }
     if (in_txn)
         sqlite3_exec(fx->db, "COMMIT", NULL, NULL, NULL);
-    pthread_mutex_unlock(&fx->lock);
+    read_end(fx, r);
     sql_free(&expr);
     if (rc != 0) {
         json_decref(*out);
@@ -1246,14 +1434,73 @@ static int fts5_digests(struct search *search, json_t **out, struct error *err)
 
 /* ---- open, close ---- */
 
+/* ---- writing, with the gate ----
+ *
+ * The write path (fts5_write.c) changes fx->meta in place under fx->lock;
+ * queries on the pool read it without that lock, so every write hook
+ * holds fx->gate exclusive for its call. */
+
+static int gated_index(struct search *search, const json_t *docs, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    pthread_rwlock_wrlock(&fx->gate);
+    int rc = fts5_index(search, docs, err);
+    pthread_rwlock_unlock(&fx->gate);
+    return rc;
+}
+
+static int gated_remove(struct search *search, enum search_content content, const char *key,
+                        struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    pthread_rwlock_wrlock(&fx->gate);
+    int rc = fts5_remove(search, content, key, err);
+    pthread_rwlock_unlock(&fx->gate);
+    return rc;
+}
+
+static int gated_clear(struct search *search, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    pthread_rwlock_wrlock(&fx->gate);
+    int rc = fts5_clear(search, err);
+    pthread_rwlock_unlock(&fx->gate);
+    return rc;
+}
+
+static int gated_rebuild_begin(struct search *search, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    pthread_rwlock_wrlock(&fx->gate);
+    int rc = fts5_rebuild_begin(search, err);
+    pthread_rwlock_unlock(&fx->gate);
+    return rc;
+}
+
+static int gated_rebuild_end(struct search *search, bool commit, struct error *err)
+{
+    struct fts5 *fx = (struct fts5 *)search;
+    pthread_rwlock_wrlock(&fx->gate);
+    int rc = fts5_rebuild_end(search, commit, err);
+    pthread_rwlock_unlock(&fx->gate);
+    return rc;
+}
+
 static void fts5_close(struct search *search)
 {
     struct fts5 *fx = (struct fts5 *)search;
     if (fx == NULL)
         return;
+    for (size_t i = 0; i < fx->n_readers; i++)
+        sqlite3_close(fx->readers[i].db);
+    free(fx->readers);
+    free(fx->path);
     sqlite3_close(fx->db);
     fts5_meta_free(&fx->meta);
     pthread_mutex_destroy(&fx->lock);
+    pthread_rwlock_destroy(&fx->gate);
+    pthread_mutex_destroy(&fx->pool_lock);
+    pthread_cond_destroy(&fx->pool_free);
     free(fx);
 }
 
@@ -1296,6 +1543,18 @@ static int fts5_open(const struct config *config, struct search **out, struct er
     }
     fx->base.driver = &search_fts5_driver;
     pthread_mutex_init(&fx->lock, NULL);
+    pthread_mutex_init(&fx->pool_lock, NULL);
+    pthread_cond_init(&fx->pool_free, NULL);
+    /* Writers first: under a steady stream of queries a write would
+     * otherwise wait for a moment with none. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&fx->gate, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    /* One reader per server thread: more could never be busy at once. */
+    fx->max_readers = (size_t)config_int(config, "server.threads");
+    fx->busy_timeout = (int)config_int(config, "store.busy_timeout");
     int rc = sqlite3_open_v2(
         path, &fx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -1305,12 +1564,24 @@ static int fts5_open(const struct config *config, struct search **out, struct er
         fts5_close(&fx->base);
         return -1;
     }
-    sqlite3_busy_timeout(fx->db, (int)config_int(config, "store.busy_timeout"));
+    sqlite3_busy_timeout(fx->db, fx->busy_timeout);
     if (fts5_exec(fx->db, schema, err) != 0 || add_digest_column(fx->db, err) != 0) {
         error_prefix(err, "%s", path);
         free(path);
         fts5_close(&fx->base);
         return -1;
+    }
+    /* A file opened twice is the same index; a memory one is not (and a
+     * temporary file, "", is private to its connection): no pool there. */
+    const char *file = sqlite3_db_filename(fx->db, "main");
+    if (file != NULL && file[0] != '\0' && fx->max_readers > 0) {
+        fx->path = strdup(file);
+        fx->readers = calloc(fx->max_readers, sizeof *fx->readers);
+        if (fx->path == NULL || fx->readers == NULL) {
+            free(path);
+            fts5_close(&fx->base);
+            return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+        }
     }
     free(path);
     *out = &fx->base;
@@ -1322,15 +1593,15 @@ const struct search_driver search_fts5_driver = {
     .description = "SQLite FTS5 in a file beside the store (express)",
     .open = fts5_open,
     .close = fts5_close,
-    .index = fts5_index,
-    .remove = fts5_remove,
+    .index = gated_index,
+    .remove = gated_remove,
     .query = fts5_query,
     .suggest = fts5_suggest,
-    .clear = fts5_clear,
+    .clear = gated_clear,
     .count = fts5_count,
     .health = fts5_health,
     .lookup = fts5_lookup,
     .digests = fts5_digests,
-    .rebuild_begin = fts5_rebuild_begin,
-    .rebuild_end = fts5_rebuild_end,
+    .rebuild_begin = gated_rebuild_begin,
+    .rebuild_end = gated_rebuild_end,
 };

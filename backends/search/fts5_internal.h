@@ -86,12 +86,30 @@ struct meta_log {
     bool failed; /* out of memory: reload instead */
 };
 
+/* A read connection of the query pool (fts5.c): queries run on these
+ * in parallel, each in its own read transaction, while db stays the
+ * writer's. */
+struct fts5_reader {
+    sqlite3 *db;
+    bool busy; /* under pool_lock */
+};
+
 struct fts5 {
     struct search base;
     sqlite3 *db;
     pthread_mutex_t lock;
     bool rebuilding;  /* inside rebuild_begin: writes join its transaction */
-    struct meta meta; /* under lock */
+    struct meta meta; /* under lock; see gate */
+    /* Queries hold gate shared, the write hooks (wrapped in fts5.c) and a
+     * reload of meta hold it exclusive: so meta, which the write path
+     * changes in place, is read-only while queries share it. */
+    pthread_rwlock_t gate;
+    char *path;                  /* the index file; NULL in memory (no pool) */
+    int busy_timeout;            /* ms, for the readers */
+    struct fts5_reader *readers; /* pool, opened on demand */
+    size_t n_readers, max_readers;
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_free;
 };
 
 enum facet_field {
@@ -132,6 +150,10 @@ void fts5_meta_apply(struct meta *m, const struct meta_log *log);
 void fts5_meta_log_free(struct meta_log *log);
 /* Marks the memory copy stale after this handle wrote. */
 void fts5_meta_stale(struct fts5 *fx);
+/* Whether fx->meta is current for what fx->db sees outside a transaction
+ * (loaded, and no other connection committed since); -1 with err set when
+ * data_version cannot be read.  Called with fx->lock held. */
+int fts5_meta_current(struct fts5 *fx, bool *current, struct error *err);
 
 /* ---- the write path (fts5_write.c): the driver's hooks ---- */
 

@@ -257,3 +257,16 @@ void fts5_meta_stale(struct fts5 *fx)
 {
     fx->meta.loaded = false;
 }
+
+/* Outside a transaction data_version moves with every commit of another
+ * connection (the query pool's readers never commit), so an unchanged one
+ * says that the copy still matches the file. */
+int fts5_meta_current(struct fts5 *fx, bool *current, struct error *err)
+{
+    sqlite3_int64 version;
+    *current = false;
+    if (data_version(fx->db, &version, err) != 0)
+        return -1;
+    *current = fx->meta.loaded && version == fx->meta.data_version;
+    return 0;
+}
