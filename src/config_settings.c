@@ -45,9 +45,11 @@ const struct setting config_settings[] = {
      "On SIGTERM, how long in-flight requests may take to finish before exit."},
     {"server", "max_url_bytes", SETTING_BYTES, "32K", 256, MIB, NULL, false,
      "Longest request target (path and query string); longer requests get 414."},
-    {"server", "max_header_bytes", SETTING_BYTES, "64K", 4 * KIB, 16 * MIB, NULL, false,
+    {"server", "max_header_bytes", SETTING_BYTES, "32K", 4 * KIB, 16 * MIB, NULL, false,
      "Memory per connection for the request line and headers (libmicrohttpd's connection "
-     "memory limit); requests whose headers do not fit are refused."},
+     "memory limit); requests whose headers do not fit are refused, and so are request "
+     "targets longer than fit in it, whatever server.max_url_bytes says. libmicrohttpd "
+     "clears this memory between requests, so every request pays for its size."},
     {"server", "cors_origins", SETTING_STRING, "", 0, 0, NULL, false,
      "Origins allowed to call the API from a browser, comma-separated (\"*\" for any); "
      "empty turns CORS off (no CORS headers are sent)."},
