@@ -957,12 +957,28 @@ static int pgfts_query(struct search *search, const struct search_request *rq,
     if (rc == 0)
         rc = acquire(px, &l, err);
     if (rc == 0) {
-        rc = query_counts(&l, rq, where_sql.s, &p, &result->total,
-                          rq->want_facets ? json_object_get(result->facets, "queries") : NULL, err);
+        /* Counts, page and facets are separate statements: one snapshot
+         * for all of them, or a write committed in between makes the
+         * total disagree with the hits and the facet counts.  A rebuild's
+         * lease is already inside its own transaction. */
+        bool own_snapshot = !l.rebuild;
+        if (own_snapshot)
+            rc = run_cmd(&l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+        if (rc == 0)
+            rc = query_counts(&l, rq, where_sql.s, &p, &result->total,
+                              rq->want_facets ? json_object_get(result->facets, "queries") : NULL,
+                              err);
         if (rc == 0 && rq->limit > 0 && rq->offset < result->total)
             rc = query_hits(&l, rq, where_sql.s, &p, ranked, result->hits, err);
         if (rc == 0 && rq->want_facets)
             rc = query_facets(&l, where_sql.s, &p, json_object_get(result->facets, "fields"), err);
+        if (own_snapshot && PQtransactionStatus(l.pg) != PQTRANS_IDLE) {
+            /* Read only: COMMIT and ROLLBACK end it alike; a connection
+             * that cannot end it is not lent again (release). */
+            struct error end_err = {0};
+            if (run_cmd(&l, rc == 0 ? "COMMIT" : "ROLLBACK", &end_err) != 0 && rc == 0)
+                rc = error_set(err, end_err.code, "%s", end_err.message);
+        }
         release(px, &l);
     }
     free(where_sql.s);
