@@ -81,16 +81,22 @@ static bool unreserved(unsigned char c, bool keep_slash)
            c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
 }
 
-/* Appends s percent-encoded the one canonical way. */
+/* Appends s percent-encoded the one canonical way.  Runs of unreserved
+ * bytes (nearly all of a path) are copied at once, not byte by byte. */
 static void put_encoded(struct keybuf *b, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *c = (const unsigned char *)s; *c != '\0' && !b->overflow; c++) {
-        if (unreserved(*c, keep_slash)) {
-            put_raw(b, (const char *)c, 1);
-        } else {
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c != '\0' && !b->overflow) {
+        const unsigned char *run = c;
+        while (*c != '\0' && unreserved(*c, keep_slash))
+            c++;
+        if (c > run)
+            put_raw(b, (const char *)run, (size_t)(c - run));
+        if (*c != '\0') {
             char esc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
             put_raw(b, esc, 3);
+            c++;
         }
     }
 }

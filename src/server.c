@@ -186,9 +186,26 @@ static void make_request_id(struct server *srv, struct MHD_Connection *conn, cha
         return;
     }
     /* A random per-process prefix and a counter: unique across restarts
-     * and instances without a syscall per request. */
+     * and instances without a syscall per request.  Formatted by hand:
+     * snprintf was a twentieth of a cached GET's own instructions. */
     uint64_t n = atomic_fetch_add_explicit(&srv->id_counter, 1, memory_order_relaxed);
-    snprintf(out, size, "%s-%llx", srv->id_prefix, (unsigned long long)n);
+    static const char hex[] = "0123456789abcdef";
+    char digits[16];
+    size_t nd = 0;
+    do {
+        digits[nd++] = hex[n & 15];
+        n >>= 4;
+    } while (n != 0);
+    size_t plen = sizeof srv->id_prefix - 1;
+    if (size < plen + 1 + nd + 1) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, srv->id_prefix, plen);
+    out[plen] = '-';
+    for (size_t i = 0; i < nd; i++)
+        out[plen + 1 + i] = digits[nd - 1 - i];
+    out[plen + 1 + nd] = '\0';
 }
 
 /* Headers beyond what struct http_response carries. */
