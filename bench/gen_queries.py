@@ -8,6 +8,8 @@ writes, in DIR:
                    paths for wrk, all distinct, so a cache cannot hit;
   search.match     the same queries, line for line, as the FTS5 MATCH
                    expression backends/search/fts5.c builds, for raw_fts5;
+  search.tsquery   the same queries, line for line, as the tsquery text
+                   backends/search/pgfts.c builds (its $1), for raw_pgfts;
   facets.paths     searches with a facet selected, on the facets endpoint;
   typeahead.paths  typeahead prefixes of one or two words;
   queries.json     all of the above as lists, for other engines.
@@ -17,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import re
 from urllib.parse import quote
 
 from vocab import LEVELS, Vocabulary
@@ -28,6 +31,38 @@ TYPEAHEAD = "/api/v1/search/typeahead/"
 
 def fts_string(text, prefix=False):
     return '"' + text.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
+def fold(text):
+    """search_fold_words (src/search_query.c) for ASCII text: lower-cased
+    runs of [a-z0-9]; every other ASCII character separates words.  The
+    query mix is ASCII; anything else is refused rather than guessed."""
+    if not text.isascii():
+        raise ValueError("pg_tsquery folds ASCII only: %r" % text)
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def pg_tsquery(q):
+    """The tsquery text backends/search/pgfts.c passes as $1 for q, for the
+    shapes one_query makes (words, one "quoted phrase", a word*): the
+    parser's tree (src/search_query.c: one node, or an AND of them) written
+    by pgfts.c's tsq(): a term '(\'w\')', a phrase '(\'a\' <-> \'b\')',
+    a prefix ':*' after the last word, an AND '(x & y)'."""
+    nodes = []
+    for m in re.finditer(r'"([^"]*)"(\*?)|(\S+)', q):
+        text, prefix = (m.group(1), m.group(2)) if m.group(3) is None else (m.group(3), "")
+        if m.group(3) is not None:
+            if re.search(r'[()"]|^-|^(OR|AND|NOT)$|^(title|org|key|subject):', text, re.I):
+                raise ValueError("pg_tsquery: unsupported syntax in %r" % q)
+            prefix = "*" if text.endswith("*") else ""
+            text = text.rstrip("*")
+        words = fold(text)
+        if words:
+            nodes.append("(" + " <-> ".join("'%s'" % w for w in words)
+                         + (":*" if prefix else "") + ")")
+    if not nodes:
+        raise ValueError("pg_tsquery: no words in %r" % q)
+    return nodes[0] if len(nodes) == 1 else "(" + " & ".join(nodes) + ")"
 
 
 # The corpus's most frequent words play the part of stop words ("the",
@@ -96,11 +131,13 @@ def main():
 
     write("search.paths", ["%s?q=%s&page_size=20" % (SEARCH, quote(q)) for q in search])
     write("search.match", match)
+    write("search.tsquery", [pg_tsquery(q) for q in search])
     write("facets.paths", ["%s?q=%s&selected_facets=%s&page_size=20" % (FACETS, quote(q), quote(p))
                            for q, p in facets])
     write("typeahead.paths", ["%s?q=%s" % (TYPEAHEAD, quote(t)) for t in typeahead])
     with open(os.path.join(args.out_dir, "queries.json"), "w") as f:
         json.dump({"search": search, "match": match,
+                   "tsquery": [pg_tsquery(q) for q in search],
                    "facets": [{"q": q, "selected_facets": p} for q, p in facets],
                    "typeahead": typeahead}, f, indent=0)
 

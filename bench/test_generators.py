@@ -82,6 +82,66 @@ class QueriesTest(unittest.TestCase):
             words = q.strip('"*').split()
             self.assertTrue(all('"' + w in m or w in m for w in words), (q, m))
 
+    def test_pg_tsquery(self):
+        # pgfts.c's tsq() for the parser's trees (src/search_query.c): the
+        # texts catalogd sent for these q, read back from PostgreSQL's log,
+        # parse to the same tsquery as these (parentheses aside).
+        cases = [("gix", "('gix')"),
+                 ("mast dex nibru", "(('mast') & ('dex') & ('nibru'))"),
+                 ('"lam ril"', "('lam' <-> 'ril')"),
+                 ("losdra*", "('losdra':*)"),
+                 ('"ab cd"*', "('ab' <-> 'cd':*)"),
+                 ("Foo-Bar baz", "(('foo' <-> 'bar') & ('baz'))")]
+        for q, want in cases:
+            self.assertEqual(gen_queries.pg_tsquery(q), want, q)
+        for bad in ("a OR b", "title:x", "-a", "(a)", "caf\u00e9"):
+            with self.assertRaises(ValueError, msg=bad):
+                gen_queries.pg_tsquery(bad)
+        search = gen_queries.generate(3, 500)[0]
+        self.assertTrue(all(gen_queries.pg_tsquery(q) for q in search))
+
+
+class NormalRowsTest(unittest.TestCase):
+    """bench/run's table: normal mode's rows, and none when it did not run."""
+
+    @classmethod
+    def setUpClass(cls):
+        import importlib.machinery
+        import importlib.util
+        loader = importlib.machinery.SourceFileLoader("bench_run", os.path.join(BENCH, "run"))
+        spec = importlib.util.spec_from_loader("bench_run", loader)
+        cls.bench = importlib.util.module_from_spec(spec)
+        loader.exec_module(cls.bench)
+
+    def test_not_available_and_absent(self):
+        self.assertEqual(self.bench.normal_rows({}), [])
+        rows = self.bench.normal_rows({"normal": {"available": False, "why": "no redis"}})
+        self.assertEqual(rows[0][0], "normal mode")
+        self.assertIn("not available: no redis", rows[0][-1])
+
+    def test_rows_marked_normal_with_context_status(self):
+        wrk = {"rps": 100.0, "p50_ms": 1.0, "p99_ms": 2.0}
+        size = {"import": {"courses_per_s": 300.0, "raw_courses_per_s": 600.0, "ratio": 0.5,
+                           "finished": True, "index_included": True, "seconds": 3.0},
+                "cached_get": {"detail": {"bytes": 2000, "catalogd": wrk, "nginx": wrk,
+                                          "ratio": 1.0, "p99_ratio": 1.0},
+                               "list": {"available": False, "why": "GET -> 500"}},
+                "search": dict(wrk, latency=wrk, raw={"qps": 200.0, "p50_ms": 1.0,
+                                                       "p99_ms": 2.0}, ratio=0.5),
+                "facets": dict(wrk, latency=wrk),
+                "typeahead": {"available": False, "why": "probe failed"}}
+        rows = self.bench.normal_rows({"normal": {"sizes": {"10000": size}}})
+        self.assertTrue(all(r[0].startswith("normal") for r in rows))
+        names = " ".join(r[0] for r in rows)
+        for part in ("import 10000", "cached GET detail", "cached GET list", "search 10000",
+                     "facets 10000", "typeahead 10000"):
+            self.assertIn(part, names)
+        self.assertTrue(all(r[-1] == "context" or r[-1].startswith("not available")
+                            for r in rows), rows)
+        big = self.bench.normal_rows({"normal": {"sizes": {"100000": size}}})
+        search = [r for r in big if r[0].startswith("normal: search")][0]
+        self.assertEqual(search[-1], "**missed**")
+
 
 if __name__ == "__main__":
     unittest.main()
