@@ -43,7 +43,7 @@ const struct setting config_settings[] = {
      "Most client connections served at once."},
     {"server", "drain_timeout", SETTING_SECONDS, "10s", 0, 3600, NULL, false,
      "On SIGTERM, how long in-flight requests may take to finish before exit."},
-    {"server", "max_url_bytes", SETTING_BYTES, "32K", 256, MIB, NULL, false,
+    {"server", "max_url_bytes", SETTING_BYTES, "16K", 256, MIB, NULL, false,
      "Longest request target (path and query string); longer requests get 414."},
     {"server", "max_header_bytes", SETTING_BYTES, "32K", 4 * KIB, 16 * MIB, NULL, false,
      "Memory per connection for the request line and headers (libmicrohttpd's connection "

@@ -393,6 +393,19 @@ class Headers(ServerTestCase):
             self.assertEqual(r.header("Referrer-Policy"), "no-referrer", r)
         self.assertEqual(self.api("GET", "nope/").header("Cache-Control"), "no-store")
 
+    def test_long_targets_get_json_414_with_default_limits(self):
+        # server.max_url_bytes (16K) sits well inside libmicrohttpd's
+        # connection memory (server.max_header_bytes, 32K), so targets up to
+        # nearly all of it get catalogd's JSON 414, not the library's HTML.
+        for n in (16500, 24000, 31000):
+            r = self.api("GET", "courses/", params={"q": "x" * n})
+            self.assertEqual(r.status, 414, (n, r))
+            self.assertIsInstance(r.json, dict, (n, r))
+            self.assertIn("16384 bytes", r.json["detail"])
+        # Under the limit the request is judged on its own (q this long is
+        # a 400 of its own), not refused for its length.
+        self.assertNotEqual(self.api("GET", "courses/", params={"q": "x" * 15000}).status, 414)
+
     def test_cors_allowed_origin(self):
         r = self.api("GET", "courses/", headers={"Origin": "https://b.test"})
         self.assertEqual(r.header("Access-Control-Allow-Origin"), "https://b.test")
