@@ -477,6 +477,42 @@ START_TEST(reindex_keeps_old_index_for_other_readers)
 }
 END_TEST
 
+/* Batches inside a rebuild share its transaction (no savepoint each, so
+ * FTS5 does not flush a segment per batch): a failed batch abandons the
+ * whole rebuild, which then refuses to commit, and the old index stays. */
+START_TEST(rebuild_with_a_failed_batch_keeps_old_index)
+{
+    put_course(1);
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert(idx->driver->rebuild_begin(idx, &err) == 0);
+    json_error_t jerr;
+    json_t *good =
+        json_loads("[{\"content_type\":\"course\",\"key\":\"X+1\",\"title\":\"X\"}]", 0, &jerr);
+    json_t *bad = json_loads("[{\"content_type\":\"course\",\"key\":\"X+2\",\"title\":\"Y\"},"
+                             "{\"content_type\":\"nonsense\"}]",
+                             0, &jerr);
+    ck_assert(good != NULL && bad != NULL);
+    ck_assert_msg(idx->driver->index(idx, good, &err) == 0, "%s", err.message);
+    ck_assert(idx->driver->index(idx, bad, &err) != 0);
+    /* Abandoned: later batches and the commit fail, nothing was switched. */
+    ck_assert(idx->driver->index(idx, good, &err) != 0);
+    ck_assert(idx->driver->rebuild_end(idx, true, &err) != 0);
+    size_t n = 0;
+    ck_assert(idx->driver->count(idx, &n, &err) == 0);
+    ck_assert_uint_eq(n, 2);
+    json_t *kept = hit_of(SEARCH_COURSE, "MITx+C1"), *gone = hit_of(SEARCH_COURSE, "X+1");
+    ck_assert(kept != NULL && gone == NULL);
+    json_decref(kept);
+    /* And the next rebuild works. */
+    ck_assert(indexer_reindex(st, idx, NULL, NULL, &err) == 0);
+    char report[4096];
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    json_decref(good);
+    json_decref(bad);
+}
+END_TEST
+
 START_TEST(large_backlog_is_rebuilt)
 {
     indexer_set_rebuild_threshold(10);
@@ -780,6 +816,7 @@ int main(void)
     tcase_add_test(tc, deletions_and_updates);
     tcase_add_test(tc, verify_reports_and_reindex_repairs);
     tcase_add_test(tc, reindex_keeps_old_index_for_other_readers);
+    tcase_add_test(tc, rebuild_with_a_failed_batch_keeps_old_index);
     tcase_add_test(tc, large_backlog_is_rebuilt);
     tcase_add_test(tc, after_commit_without_search_bumps_catalog);
     tcase_add_test(tc, late_lower_id_is_applied);

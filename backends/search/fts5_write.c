@@ -246,21 +246,37 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     return rc;
 }
 
-/* A batch is its own transaction, or a savepoint inside a rebuild so
- * that a bad batch still writes nothing.  Called with fx->lock held. */
+/* A batch is its own transaction.  Inside a rebuild it joins the
+ * rebuild's transaction without a savepoint of its own: FTS5 flushes its
+ * pending terms into a new segment at every savepoint and release, so a
+ * savepoint per batch made a rebuild write, and then merge, a small
+ * segment every batch_size documents.  So that a failed batch still
+ * leaves nothing behind, it abandons the whole rebuild instead (rolls its
+ * transaction back: the old index stays); the rebuild's later batches
+ * and its commit then fail, and rebuild_end(false) ends it.  Called with
+ * fx->lock held. */
 static int write_begin(struct fts5 *fx, struct error *err)
 {
-    return fts5_exec(fx->db, fx->rebuilding ? "SAVEPOINT batch" : "BEGIN IMMEDIATE", err);
+    if (!fx->rebuilding)
+        return fts5_exec(fx->db, "BEGIN IMMEDIATE", err);
+    if (sqlite3_get_autocommit(fx->db))
+        return error_set(err, ERR_CONFLICT,
+                         "search index (fts5): the rebuild was abandoned after a failed batch");
+    return 0;
 }
 
 /* Commits when rc is 0, else rolls back; returns the final status. */
 static int write_end(struct fts5 *fx, int rc, struct error *err)
 {
+    if (fx->rebuilding) {
+        if (rc != 0)
+            sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
     if (rc == 0)
-        rc = fts5_exec(fx->db, fx->rebuilding ? "RELEASE batch" : "COMMIT", err);
+        rc = fts5_exec(fx->db, "COMMIT", err);
     if (rc != 0)
-        sqlite3_exec(fx->db, fx->rebuilding ? "ROLLBACK TO batch; RELEASE batch" : "ROLLBACK", NULL,
-                     NULL, NULL);
+        sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
@@ -336,6 +352,12 @@ int fts5_clear(struct search *search, struct error *err)
     return rc;
 }
 
+/* The pending-terms budget of a rebuild (16 MiB: measured on the 10k
+ * corpus, 12 % fewer instructions than FTS5's default 1 MiB; 64 MiB gained
+ * nothing more) and FTS5's default, restored at its end. */
+#define REBUILD_HASHSIZE_SQL "INSERT INTO fts(fts, rank) VALUES('hashsize', 16777216);"
+#define DEFAULT_HASHSIZE_SQL "INSERT INTO fts(fts, rank) VALUES('hashsize', 1048576);"
+
 int fts5_rebuild_begin(struct search *search, struct error *err)
 {
     struct fts5 *fx = (struct fts5 *)search;
@@ -346,6 +368,12 @@ int fts5_rebuild_begin(struct search *search, struct error *err)
     } else {
         rc = fts5_exec(
             fx->db, "BEGIN IMMEDIATE; DELETE FROM fts; DELETE FROM facets; DELETE FROM docs;", err);
+        /* FTS5 keeps a rebuild's new terms in memory and writes a segment
+         * each time they pass its hash size (1 MiB by default): a larger
+         * one means fewer, larger segments and less merging.  Set back
+         * before the commit (it is kept in fts_config). */
+        if (rc == 0)
+            rc = fts5_exec(fx->db, REBUILD_HASHSIZE_SQL, err);
         if (rc != 0)
             sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
         else
@@ -365,7 +393,11 @@ int fts5_rebuild_end(struct search *search, bool commit, struct error *err)
         rc = error_set(err, ERR_CONFLICT, "search index (fts5): no rebuild under way");
     } else {
         fx->rebuilding = false;
-        rc = commit ? fts5_exec(fx->db, "COMMIT", err) : -1;
+        if (commit && sqlite3_get_autocommit(fx->db))
+            rc = error_set(err, ERR_CONFLICT,
+                           "search index (fts5): the rebuild was abandoned after a failed batch");
+        else
+            rc = commit ? fts5_exec(fx->db, DEFAULT_HASHSIZE_SQL "COMMIT;", err) : -1;
         if (rc != 0)
             sqlite3_exec(fx->db, "ROLLBACK", NULL, NULL, NULL);
         if (!commit)
