@@ -47,6 +47,9 @@
 /* bm25 weights, in fts column order: title above short description above
  * full description; keys, organizations and subjects in between. */
 #define BM25_WEIGHTS "10.0, 4.0, 1.0, 3.0, 5.0, 3.0"
+/* The same weights for catalogd_bm25 (fts5_rank.c), which must give the
+ * same scores as bm25() with BM25_WEIGHTS (run_hits' SQL still uses it). */
+static const double bm25_weights[] = {10.0, 4.0, 1.0, 3.0, 5.0, 3.0};
 
 static const char *const facet_names[F_COUNT] = {"organizations", "subjects",    "level_type",
                                                  "language",      "pacing_type", "seat_types",
@@ -88,6 +91,7 @@ struct param {
     bool is_text;
     char *text; /* owned */
     sqlite3_int64 num;
+    struct fts5_rank *rank; /* bound as catalogd_bm25's context when set */
 };
 
 struct sql {
@@ -96,6 +100,8 @@ struct sql {
     struct param *params;
     size_t n_params, cap_params;
     bool oom;
+    struct fts5_rank *rank; /* FW_IDS_RANK's ranking context (not owned) */
+    bool ranked;            /* the text has catalogd_bm25 (words to match) */
 };
 
 static void sql_add(struct sql *s, const char *text)
@@ -158,6 +164,17 @@ static void sql_text_param(struct sql *s, char *text)
     sql_add(s, "?");
 }
 
+/* Appends "?" bound to rank (see struct fts5_rank). */
+static void sql_rank_param(struct sql *s, struct fts5_rank *rank)
+{
+    struct param *p = sql_param(s);
+    if (p == NULL)
+        return;
+    p->rank = rank;
+    s->ranked = true;
+    sql_add(s, "?");
+}
+
 static void sql_free(struct sql *s)
 {
     for (size_t i = 0; i < s->n_params; i++)
@@ -175,7 +192,9 @@ static int sql_prepare(sqlite3 *db, const struct sql *s, sqlite3_stmt **st, stru
         return fts5_db_error(db, err, "prepare");
     for (size_t i = 0; i < s->n_params; i++) {
         const struct param *p = &s->params[i];
-        if (p->is_text)
+        if (p->rank)
+            fts5_rank_bind(*st, (int)i + 1, p->rank);
+        else if (p->is_text)
             sqlite3_bind_text(*st, (int)i + 1, p->text, -1, SQLITE_TRANSIENT);
         else
             sqlite3_bind_int64(*st, (int)i + 1, p->num);
@@ -354,7 +373,8 @@ enum from_mode {
     FW_PAGE,     /* "FROM (...) m JOIN docs d ON d.id = m.id WHERE ..." with
                     m.rank (bm25, lower is better; 0 without words) */
     FW_IDS,      /* a whole "SELECT id, 0.0 ..." of the text part */
-    FW_IDS_RANK, /* a whole "SELECT id, bm25 ..." of the text part */
+    FW_IDS_RANK, /* a whole "SELECT id, catalogd_bm25(fts, s->rank) ..." of
+                    the text part: the rank context tallies and scores */
 };
 
 /* The hit set of rq in the form mode says.  The FW_IDS forms read no docs
@@ -390,9 +410,13 @@ static int from_where(struct sql *s, const struct search_request *rq, enum from_
     sql_add(&expr, ")");
 
     if (n_pos > 0 && mode != FW_PAGE) {
-        sql_add(s, mode == FW_IDS_RANK ? "SELECT rowid, bm25(fts, " BM25_WEIGHTS
-                                         ") FROM fts WHERE fts MATCH "
-                                       : "SELECT rowid, 0.0 FROM fts WHERE fts MATCH ");
+        if (mode == FW_IDS_RANK) {
+            sql_add(s, "SELECT rowid, " FTS5_RANK_FUNCTION "(fts, ");
+            sql_rank_param(s, s->rank);
+            sql_add(s, ") FROM fts WHERE fts MATCH ");
+        } else {
+            sql_add(s, "SELECT rowid, 0.0 FROM fts WHERE fts MATCH ");
+        }
         sql_text_param(s, expr.oom ? NULL : expr.buf);
         expr.buf = NULL;
         idcol = "rowid";
@@ -551,22 +575,27 @@ static int run_hits(sqlite3 *db, const struct search_request *rq, json_t *hits, 
 }
 
 /* The statement listing the documents the text part of rq matches (id,
- * then bm25 when rank, else 0), in FTS5's order (ascending id, though the
- * walk below does not rely on it); *st NULL when rq has no text part
- * (every document matches).  *st is owned by the caller (finalize). */
-static int match_stmt(sqlite3 *db, const struct search_request *rq, bool rank, sqlite3_stmt **st,
-                      struct error *err)
+ * then catalogd_bm25 with rank as its context when rank is not NULL, else
+ * 0), in FTS5's order (ascending id, though the walk below does not rely
+ * on it); *st NULL when rq has no text part (every document matches).
+ * *st is owned by the caller (finalize); rank must outlive its steps.
+ * *ranked says whether the rows went through catalogd_bm25 (not when
+ * nothing positive is left for MATCH: then the rows are only ids). */
+static int match_stmt(sqlite3 *db, const struct search_request *rq, struct fts5_rank *rank,
+                      sqlite3_stmt **st, bool *ranked, struct error *err)
 {
     const struct search_node *root = rq->query;
     *st = NULL;
+    *ranked = false;
     if (root == NULL || root->type == SEARCH_ALL)
         return 0;
     /* from_where without any document filter: the text part only. */
     struct search_request text = {.query = root};
-    struct sql s = {0};
+    struct sql s = {.rank = rank};
     int rc = from_where(&s, &text, rank ? FW_IDS_RANK : FW_IDS, err);
     if (rc == 0)
         rc = sql_prepare(db, &s, st, err);
+    *ranked = s.ranked;
     sql_free(&s);
     return rc;
 }
@@ -772,14 +801,11 @@ static double boost_of(const struct meta_doc *d, time_t now)
     return 1.0 + 0.05 * enrollable + 0.05 * self_paced + 0.05 * future;
 }
 
-static void tally_doc(const struct meta *m, const struct meta_doc *d, double rank,
-                      const struct doc_filter *f, struct tally *t)
+/* Counts d (which passes f) into t. */
+static void tally_count(const struct meta *m, const struct meta_doc *d, const struct doc_filter *f,
+                        struct tally *t)
 {
-    if (!passes(m, d, f))
-        return;
     t->total++;
-    if (t->ranking)
-        cand_push(t, d->id, -rank * boost_of(d, f->now));
     if (t->counts == NULL)
         return;
     t->availability[availability_of(d, f)]++;
@@ -788,24 +814,61 @@ static void tally_doc(const struct meta *m, const struct meta_doc *d, double ran
         t->counts[vals[k]]++;
 }
 
-/* Tallies the hit set: the rows of st (id, bm25), or every document when
- * st is NULL. */
-static int tally_hits(sqlite3 *db, sqlite3_stmt *st, const struct meta *m,
-                      const struct doc_filter *f, struct tally *t, struct error *err)
+/* The walk of a ranked match statement (catalogd_bm25 with this as its
+ * context): each match is found in the memory copy and filtered, and only
+ * one that passes is counted and, when ranking, scored (with its length
+ * from the copy), so that a match the filters drop costs no bm25. */
+struct rank_walk {
+    struct fts5_rank rank; /* first: the function hands it back */
+    const struct meta *m;
+    const struct doc_filter *f;
+    struct tally *t;
+    size_t at;                /* meta_seek's position */
+    const struct meta_doc *d; /* the match being scored */
+};
+
+static bool walk_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
 {
+    struct rank_walk *w = (struct rank_walk *)rank;
+    const struct meta_doc *d = meta_seek(w->m, &w->at, id);
+    if (d == NULL || !passes(w->m, d, w->f))
+        return false;
+    tally_count(w->m, d, w->f, w->t);
+    if (!w->t->ranking)
+        return false;
+    uint16_t len16 = w->m->lens ? w->m->lens[d - w->m->docs] : FTS5_LEN_UNKNOWN;
+    *len = len16 == FTS5_LEN_UNKNOWN ? -1 : (int)len16;
+    w->d = d;
+    return true;
+}
+
+/* run_hits' score: -bm25 times the boosts, in its order of operations. */
+static void walk_scored(struct fts5_rank *rank, double bm25)
+{
+    struct rank_walk *w = (struct rank_walk *)rank;
+    cand_push(w->t, w->d->id, -bm25 * boost_of(w->d, w->f->now));
+}
+
+/* Tallies the hit set: the rows of st (through catalogd_bm25, whose
+ * context is w, when ranked; else ids scoring 0, as bm25 has no words to
+ * score), or every document when st is NULL. */
+static int tally_hits(sqlite3 *db, sqlite3_stmt *st, bool ranked, struct rank_walk *w,
+                      struct error *err)
+{
+    const struct meta *m = w->m;
+    const struct doc_filter *f = w->f;
+    struct tally *t = w->t;
     if (f->nothing)
         return 0;
     if (st == NULL) {
         for (size_t i = 0; i < m->n_docs; i++)
-            tally_doc(m, &m->docs[i], 0.0, f, t);
+            if (passes(m, &m->docs[i], f))
+                tally_count(m, &m->docs[i], f, t); /* no words: nothing to rank */
     } else {
-        size_t at = 0;
-        int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            const struct meta_doc *d = meta_seek(m, &at, sqlite3_column_int64(st, 0));
-            if (d != NULL)
-                tally_doc(m, d, sqlite3_column_double(st, 1), f, t);
-        }
+        int step, len;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW)
+            if (!ranked && walk_want(&w->rank, sqlite3_column_int64(st, 0), &len))
+                walk_scored(&w->rank, 0.0);
         if (step != SQLITE_DONE)
             return fts5_db_error(db, err, "match");
     }
@@ -987,9 +1050,17 @@ static int query_run(struct fts5 *fx, sqlite3 *db, const struct search_request *
     /* Without words every score is 0: the order is by title (SQL). */
     bool rank_here = want_page && !all && rq->sort == SEARCH_SORT_RELEVANCE &&
                      rq->offset + rq->limit <= PAGE_IN_C_MAX;
-    if (filter_init(m, rq, &f, err) != 0 || match_stmt(db, rq, rank_here, &st, err) != 0)
-        return -1;
     struct tally t = {0};
+    struct rank_walk w = {.rank = {.weights = bm25_weights,
+                                   .n_weights = sizeof bm25_weights / sizeof *bm25_weights,
+                                   .want = walk_want,
+                                   .scored = walk_scored},
+                          .m = m,
+                          .f = &f,
+                          .t = &t};
+    bool ranked = false;
+    if (filter_init(m, rq, &f, err) != 0 || match_stmt(db, rq, &w.rank, &st, &ranked, err) != 0)
+        return -1;
     uint32_t dummy = 0;
     int rc = 0;
     if (rq->want_facets)
@@ -998,7 +1069,7 @@ static int query_run(struct fts5 *fx, sqlite3 *db, const struct search_request *
         (rank_here && !tally_rank(&t, rq->offset + rq->limit)))
         rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     if (rc == 0)
-        rc = tally_hits(db, st, m, &f, &t, err);
+        rc = tally_hits(db, st, ranked, &w, err);
     sqlite3_finalize(st);
     result->total = t.total;
     if (rc == 0 && rq->want_facets)
@@ -1035,6 +1106,10 @@ static int reader_open(struct fts5 *fx, sqlite3 **out, struct error *err)
         return -1;
     }
     sqlite3_busy_timeout(db, fx->busy_timeout);
+    if (fts5_rank_register(db, err) != 0) {
+        sqlite3_close(db);
+        return -1;
+    }
     *out = db;
     return 0;
 }
@@ -1565,7 +1640,8 @@ static int fts5_open(const struct config *config, struct search **out, struct er
         return -1;
     }
     sqlite3_busy_timeout(fx->db, fx->busy_timeout);
-    if (fts5_exec(fx->db, schema, err) != 0 || add_digest_column(fx->db, err) != 0) {
+    if (fts5_exec(fx->db, schema, err) != 0 || add_digest_column(fx->db, err) != 0 ||
+        fts5_rank_register(fx->db, err) != 0) {
         error_prefix(err, "%s", path);
         free(path);
         fts5_close(&fx->base);

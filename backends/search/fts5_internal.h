@@ -69,6 +69,11 @@ struct meta {
     uint32_t *slots; /* open addressing (field, text) -> value id + 1; 0 empty */
     size_t n_slots;
     size_t n_dead, n_garbage; /* dead docs, facet ids no live doc uses */
+    /* Each doc's length in tokens over every fts column (what bm25 reads
+     * from %_docsize per match), beside docs[] (same index, cap_docs
+     * entries): 2 bytes a document. */
+    uint16_t *lens;
+    size_t cap_lens;
 };
 
 /* What one write batch did, applied to the memory copy once it commits
@@ -154,6 +159,39 @@ void fts5_meta_stale(struct fts5 *fx);
  * (loaded, and no other connection committed since); -1 with err set when
  * data_version cannot be read.  Called with fx->lock held. */
 int fts5_meta_current(struct fts5 *fx, bool *current, struct error *err);
+
+/* ---- ranking (fts5_rank.c) ----
+ *
+ * catalogd_bm25(fts, ?) scores a match exactly as bm25(fts, weights...)
+ * does, with the row's length from the caller (the memory copy) instead
+ * of FTS5's %_docsize, and only for rows the caller wants.  The second
+ * argument is a struct fts5_rank bound with fts5_rank_bind; the function
+ * returns bm25's value (lower is better), or NULL for a row not wanted. */
+
+#define FTS5_RANK_FUNCTION "catalogd_bm25"
+
+struct fts5_rank {
+    const double *weights; /* per fts column; columns past n_weights weigh 1 */
+    int n_weights;
+    /* Whether to score the row id (the rows come in FTS5's order), with
+     * *len set to its length in tokens over every column, or left at -1
+     * to have FTS5 read it; NULL scores every row. */
+    bool (*want)(struct fts5_rank *rank, sqlite3_int64 id, int *len);
+    /* The score of a row want took (bm25's value); may be NULL. */
+    void (*scored)(struct fts5_rank *rank, double bm25);
+};
+
+/* Registers catalogd_bm25 on db; -1 with err set when db's FTS5 offers no
+ * fts5_api. */
+int fts5_rank_register(sqlite3 *db, struct error *err);
+/* Binds rank (not copied: it must outlive the statement's steps) as
+ * parameter i of st; an SQLite result code. */
+int fts5_rank_bind(sqlite3_stmt *st, int i, struct fts5_rank *rank);
+
+/* Row lengths in the memory copy (struct meta.lens): FTS5_LEN_UNKNOWN for
+ * a document written since the last load (the write log does not carry
+ * lengths) or longer than the type holds: the rank function asks FTS5. */
+#define FTS5_LEN_UNKNOWN UINT16_MAX
 
 /* ---- the write path (fts5_write.c): the driver's hooks ---- */
 

@@ -14,6 +14,7 @@ void fts5_meta_free(struct meta *m)
         free(m->values[i].text);
     free(m->values);
     free(m->docs);
+    free(m->lens);
     free(m->facets);
     free(m->slots);
     memset(m, 0, sizeof *m);
@@ -105,6 +106,68 @@ static int data_version(sqlite3 *db, sqlite3_int64 *out, struct error *err)
     return rc;
 }
 
+/* Gives m->lens room for every entry of m->docs' capacity, new entries
+ * unknown; false when out of memory. */
+static bool lens_fit(struct meta *m)
+{
+    size_t had = m->cap_lens;
+    if (!fts5_grow((void **)&m->lens, &m->cap_lens, m->cap_docs, sizeof *m->lens))
+        return false;
+    for (size_t i = had; i < m->cap_lens; i++)
+        m->lens[i] = FTS5_LEN_UNKNOWN;
+    return true;
+}
+
+/* The sum of the varints (SQLite's format) of a %_docsize record: the
+ * row's length over every column, as xColumnSize(-1) gives it. */
+static uint64_t docsize_total(const unsigned char *p, int n)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < n;) {
+        uint64_t v = 0;
+        for (int k = 0; i < n; k++) {
+            unsigned char c = p[i++];
+            if (k == 8) {
+                v = (v << 8) | c;
+                break;
+            }
+            v = (v << 7) | (c & 0x7f);
+            if (!(c & 0x80))
+                break;
+        }
+        total += v;
+    }
+    return total;
+}
+
+/* Fills m->lens from fts_docsize (both in id order).  Lengths are an
+ * optimisation only: a document without one stays unknown. */
+static int lens_read(sqlite3 *db, struct meta *m, struct error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (!lens_fit(m))
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    if (sqlite3_prepare_v2(db, "SELECT id, sz FROM fts_docsize ORDER BY id", -1, &st, NULL) !=
+        SQLITE_OK)
+        return fts5_db_error(db, err, "load lengths");
+    size_t j = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        while (j < m->n_docs && m->docs[j].id < id)
+            j++;
+        if (j == m->n_docs)
+            break;
+        if (m->docs[j].id != id)
+            continue;
+        uint64_t len = docsize_total(sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1));
+        m->lens[j] = len < FTS5_LEN_UNKNOWN ? (uint16_t)len : FTS5_LEN_UNKNOWN;
+    }
+    int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : fts5_db_error(db, err, "load lengths");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Reads docs and facets (both in docs.id order) into a fresh meta. */
 static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
 {
@@ -163,6 +226,8 @@ static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
         rc = fts5_db_error(db, err, "load facets");
     sqlite3_finalize(d);
     sqlite3_finalize(f);
+    if (rc == 0)
+        rc = lens_read(db, m, err);
     return rc;
 }
 
@@ -218,14 +283,17 @@ static bool meta_apply_op(struct meta *m, const struct meta_log *log, const stru
                    sizeof *m->facets))
         return false;
     if (!found) {
-        if (!fts5_grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs))
+        if (!fts5_grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs) ||
+            !lens_fit(m))
             return false;
         memmove(&m->docs[j + 1], &m->docs[j], (m->n_docs - j) * sizeof *m->docs);
+        memmove(&m->lens[j + 1], &m->lens[j], (m->n_docs - j) * sizeof *m->lens);
         m->n_docs++;
     } else {
         m->n_dead--;
     }
     m->docs[j] = op->doc;
+    m->lens[j] = FTS5_LEN_UNKNOWN; /* the log does not carry it: FTS5 tells */
     m->docs[j].facet_at = (uint32_t)m->n_facets;
     memcpy(m->facets + m->n_facets, log->facets + op->doc.facet_at,
            op->doc.n_facets * sizeof *m->facets);
