@@ -526,6 +526,36 @@ static int scan_outbox(struct store *store, uint64_t after, uint64_t bound, uint
     return 0;
 }
 
+struct outbox_ids {
+    uint64_t *v; /* ascending; owned */
+    size_t n, cap;
+};
+
+/* Appends the id of every change after `after` to ids. */
+static int collect_outbox(struct store *store, uint64_t after, struct outbox_ids *ids,
+                          struct error *err)
+{
+    struct store_change chunk[64];
+    size_t n;
+    do {
+        if (store->driver->changes_since(store, after, chunk, 64, &n, err) != 0)
+            return -1;
+        if (ids->n + n > ids->cap) {
+            size_t cap = ids->cap ? ids->cap * 2 : 256;
+            uint64_t *v = realloc(ids->v, cap * sizeof *v);
+            if (v == NULL)
+                return error_set(err, ERR_INTERNAL, "out of memory");
+            ids->v = v;
+            ids->cap = cap;
+        }
+        for (size_t i = 0; i < n; i++)
+            ids->v[ids->n++] = chunk[i].id;
+        if (n > 0)
+            after = chunk[n - 1].id;
+    } while (n == 64);
+    return 0;
+}
+
 int indexer_lag(struct store *store, uint64_t *lag, struct error *err)
 {
     uint64_t checkpoint, last;
@@ -660,34 +690,55 @@ static int rebuild_page(void *ctx, const json_t *docs, const json_t *refresh, st
 static int reindex_locked(struct store *store, struct search *search, struct cache *cache,
                           struct indexer_stats *stats, struct error *err)
 {
-    uint64_t checkpoint, head, count;
+    uint64_t checkpoint;
     const struct search_driver *d = search->driver;
     stats->rebuilt = true;
     if (d->rebuild_begin == NULL || d->rebuild_end == NULL)
         return error_set(err, ERR_UNSUPPORTED, "search driver %s cannot rebuild its index",
                          d->name);
-    /* The head is taken before the store is read: every change up to it is
-     * in what the rebuild reads, and any later one stays above the
+    /* The outbox is read before the store is: every change listed is in
+     * what the rebuild reads, and any later one stays above the
      * checkpoint, to be applied by the catch-up below (or again: it is
-     * idempotent). */
+     * idempotent).  Its ids, not just the highest: in PostgreSQL a lower
+     * id may still be in flight (see "Order"), so the checkpoint may only
+     * move over the ids seen without a gap below them; those above a gap
+     * are remembered as applied, like a batch's. */
+    struct outbox_ids seen = {0};
     if (store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, err) != 0 ||
-        scan_outbox(store, checkpoint, UINT64_MAX, &count, &head, err) != 0)
+        collect_outbox(store, checkpoint, &seen, err) != 0) {
+        free(seen.v);
         return -1;
-    if (d->rebuild_begin(search, err) != 0)
+    }
+    if (d->rebuild_begin(search, err) != 0) {
+        free(seen.v);
         return -1;
+    }
     struct rebuild r = {store, search, stats};
     if (each_doc_page(store, clock_now(), rebuild_page, &r, err) != 0) {
         struct error ignored;
         d->rebuild_end(search, false, &ignored);
+        free(seen.v);
         return -1;
     }
-    if (d->rebuild_end(search, true, err) != 0)
+    if (d->rebuild_end(search, true, err) != 0) {
+        free(seen.v);
         return -1;
+    }
     /* Only now: a crash before this point leaves the old checkpoint, and
      * the old changes are applied once more over the new index. */
-    if (store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, head, err) != 0)
+    double now = indexer_monotonic();
+    int rc = 0;
+    above_prune(checkpoint);
+    for (size_t i = 0; rc == 0 && i < seen.n; i++)
+        rc = above_add(seen.v[i], now, err);
+    free(seen.v);
+    if (rc != 0)
         return -1;
-    stats->checkpoint = head;
+    uint64_t watermark = above_advance(checkpoint, now);
+    if (watermark != checkpoint &&
+        store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, watermark, err) != 0)
+        return -1;
+    stats->checkpoint = watermark;
     bump_index(cache);
     struct indexer_stats after = {0};
     if (catch_up_locked(store, search, cache, &after, err) != 0)

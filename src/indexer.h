@@ -98,8 +98,10 @@ double indexer_monotonic(void);
 
 /* Rebuilds the whole index from the store through the driver's rebuild
  * hooks (searches keep being answered from the old index until the
- * switch), sets the checkpoint to the outbox head taken before the store
- * was read, then catches up with what was written meanwhile.
+ * switch), moves the checkpoint over the outbox changes listed before the
+ * store was read (only as far as no lower id may still be in flight: the
+ * ones above a gap are remembered as applied, as catch-up does), then
+ * catches up with what was written meanwhile.
  * ERR_UNSUPPORTED for a driver without rebuild hooks. */
 int indexer_reindex(struct store *store, struct search *search, struct cache *cache,
                     struct indexer_stats *stats, struct error *err);

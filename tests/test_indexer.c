@@ -788,6 +788,41 @@ START_TEST(pg_out_of_order_commits_both_indexed)
 }
 END_TEST
 
+/* The rebuild path (a backlog over the threshold) must be as gap-safe as
+ * the change-by-change one: the checkpoint it writes may not pass a lower
+ * id that was still in flight when it read the outbox. */
+START_TEST(pg_out_of_order_commit_during_rebuild_indexed)
+{
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    indexer_set_rebuild_threshold(3);
+    struct late_writer w = {.rc = 0};
+    sem_init(&w.put_done, 0, 0);
+    sem_init(&w.may_commit, 0, 0);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, late_write, &w) == 0);
+    sem_wait(&w.put_done); /* the late transaction holds the lower id */
+    ck_assert_int_eq(w.rc, 0);
+    for (int i = 0; i < 3; i++)
+        put_course(i);
+    struct indexer_stats stats = {0};
+    ck_assert_msg(indexer_catch_up(st, idx, NULL, &stats, &err) == 0, "%s", err.message);
+    ck_assert(stats.rebuilt);
+    ck_assert(indexed(SEARCH_COURSE, "MITx+C2"));
+    ck_assert(!indexed(SEARCH_COURSE, "MITx+LATE"));
+    sem_post(&w.may_commit);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(w.rc, 0);
+    indexer_set_rebuild_threshold(0);
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    ck_assert_msg(indexed(SEARCH_COURSE, "MITx+LATE"),
+                  "the rebuild's checkpoint skipped a lower id committed later");
+    ck_assert_uint_eq(checkpoint(), outbox_head());
+    sem_destroy(&w.put_done);
+    sem_destroy(&w.may_commit);
+}
+END_TEST
+
 struct lease_probe {
     bool held;
     int rc;
@@ -852,6 +887,7 @@ int main(void)
         TCase *tp = tcase_create("postgres");
         tcase_add_checked_fixture(tp, setup, teardown);
         tcase_add_test(tp, pg_out_of_order_commits_both_indexed);
+        tcase_add_test(tp, pg_out_of_order_commit_during_rebuild_indexed);
         tcase_add_test(tp, pg_lease_is_exclusive_and_reentrant);
         tcase_set_timeout(tp, 60);
         suite_add_tcase(pg, tp);
