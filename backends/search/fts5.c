@@ -604,13 +604,13 @@ static int match_stmt(sqlite3 *db, const struct search_request *rq, struct fts5_
  * that ids in ascending order (FTS5's) cost a gallop from there rather
  * than a search from the start, and a sparse hit set no walk over every
  * document. */
-static const struct meta_doc *meta_seek(const struct meta *m, size_t *at, sqlite3_int64 id)
+static const struct meta_entry *meta_seek(const struct meta *m, size_t *at, sqlite3_int64 id)
 {
     size_t lo = *at, n = m->n_docs;
-    if (lo > 0 && (lo > n || m->docs[lo - 1].id >= id))
+    if (lo > 0 && (lo > n || fts5_meta_id(m, lo - 1) >= id))
         lo = 0; /* out of order: search everything */
     size_t step = 1, hi = lo;
-    while (hi < n && m->docs[hi].id < id) {
+    while (hi < n && fts5_meta_id(m, hi) < id) {
         lo = hi + 1;
         hi += step;
         step *= 2;
@@ -619,13 +619,13 @@ static const struct meta_doc *meta_seek(const struct meta *m, size_t *at, sqlite
         hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (m->docs[mid].id < id)
+        if (fts5_meta_id(m, mid) < id)
             lo = mid + 1;
         else
             hi = mid;
     }
     *at = lo;
-    return lo < n && m->docs[lo].id == id ? &m->docs[lo] : NULL;
+    return lo < n && fts5_meta_id(m, lo) == id ? &m->docs[lo] : NULL;
 }
 
 /* The document filters of a request, resolved once per query. */
@@ -672,6 +672,17 @@ static int filter_init(const struct meta *m, const struct search_request *rq, st
             return error_set_field(err, ERR_INVALID, "selected_facets",
                                    "unknown facet field '%.40s'",
                                    rq->picks[i].field ? rq->picks[i].field : "");
+        if (field == F_CONTENT_TYPE) {
+            /* Not a facet id in the copy: the documents' content says it
+             * (the facets table holds search_content_names[content]). */
+            unsigned bit = 0;
+            for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
+                if (strcmp(rq->picks[i].value, search_content_names[c]) == 0)
+                    bit = 1u << c;
+            f->content_mask = (f->content_mask ? f->content_mask : ~0u) & bit;
+            f->nothing |= f->content_mask == 0;
+            continue;
+        }
         long v = fts5_value_find(m, field, rq->picks[i].value);
         if (v < 0)
             f->nothing = true;
@@ -687,16 +698,37 @@ static int filter_init(const struct meta *m, const struct search_request *rq, st
 
 /* The availability of d at f->now (an index into availability_names),
  * with the SQL of from_where's meaning for missing dates. */
-static int availability_of(const struct meta_doc *d, const struct doc_filter *f)
+static int availability_of(const struct meta *m, const struct meta_entry *d,
+                           const struct doc_filter *f)
 {
-    if ((d->flags & M_END) && d->end < f->now)
+    if ((d->flags & M_END) && fts5_meta_date(m, d, D_END) < f->now)
         return 0;
-    if (!(d->flags & M_START) || d->start > f->soon)
+    if (!(d->flags & M_START))
         return 3;
-    return d->start <= f->now ? 1 : 2;
+    sqlite3_int64 start = fts5_meta_date(m, d, D_START);
+    if (start > f->soon)
+        return 3;
+    return start <= f->now ? 1 : 2;
 }
 
-static bool passes(const struct meta *m, const struct meta_doc *d, const struct doc_filter *f)
+/* Whether d carries value id v. */
+static bool has_value(const struct meta *m, const struct meta_entry *d, uint32_t v)
+{
+    if (m->facets32 != NULL) {
+        const uint32_t *vals = m->facets32 + d->facet_at;
+        for (uint16_t k = 0; k < d->n_facets; k++)
+            if (vals[k] == v)
+                return true;
+        return false;
+    }
+    const uint16_t *vals = m->facets + d->facet_at;
+    for (uint16_t k = 0; k < d->n_facets; k++)
+        if (vals[k] == v)
+            return true;
+    return false;
+}
+
+static bool passes(const struct meta *m, const struct meta_entry *d, const struct doc_filter *f)
 {
     if (d->flags & M_DEAD)
         return false;
@@ -704,20 +736,15 @@ static bool passes(const struct meta *m, const struct meta_doc *d, const struct 
         return false;
     if (f->public_only && !(d->flags & M_PUBLIC))
         return false;
-    if (f->start_gte && (!(d->flags & M_START) || d->start < f->start_gte))
+    if (f->start_gte && (!(d->flags & M_START) || fts5_meta_date(m, d, D_START) < f->start_gte))
         return false;
-    if (f->start_lte && (!(d->flags & M_START) || d->start > f->start_lte))
+    if (f->start_lte && (!(d->flags & M_START) || fts5_meta_date(m, d, D_START) > f->start_lte))
         return false;
-    if (f->availability >= 0 && availability_of(d, f) != f->availability)
+    if (f->availability >= 0 && availability_of(m, d, f) != f->availability)
         return false;
-    const uint32_t *vals = m->facets + d->facet_at;
-    for (size_t p = 0; p < f->n_picks; p++) {
-        bool found = false;
-        for (uint16_t k = 0; k < d->n_facets && !found; k++)
-            found = vals[k] == (uint32_t)f->picks[p];
-        if (!found)
+    for (size_t p = 0; p < f->n_picks; p++)
+        if (!has_value(m, d, (uint32_t)f->picks[p]))
             return false;
-    }
     return true;
 }
 
@@ -735,7 +762,8 @@ struct cand {
 struct tally {
     size_t total;
     size_t availability[4];
-    uint32_t *counts; /* per value id, when facets are wanted */
+    size_t content[SEARCH_CONTENT_COUNT]; /* content_type, when facets are wanted */
+    uint32_t *counts;                     /* per value id, when facets are wanted */
     bool ranking, oom;
     struct cand *cands; /* owned */
     size_t n_cands, cap_cands, k;
@@ -792,26 +820,35 @@ static void cand_push(struct tally *t, sqlite3_int64 id, double score)
 
 /* run_hits' boost, in the same order of operations so that scores (and
  * so the order of hits) are the same as SQL's. */
-static double boost_of(const struct meta_doc *d, time_t now)
+static double boost_of(const struct meta *m, const struct meta_entry *d, time_t now)
 {
-    bool enrollable = (!(d->flags & M_ENROLLABLE_FROM) || d->enr_start <= now) &&
-                      (!(d->flags & M_ENROLLABLE_UNTIL) || d->enr_end >= now);
+    bool enrollable =
+        (!(d->flags & M_ENROLLABLE_FROM) || fts5_meta_date(m, d, D_ENR_START) <= now) &&
+        (!(d->flags & M_ENROLLABLE_UNTIL) || fts5_meta_date(m, d, D_ENR_END) >= now);
     bool self_paced = (d->flags & M_SELF_PACED) != 0;
-    bool future = (d->flags & M_START) && d->start > now;
+    bool future = (d->flags & M_START) && fts5_meta_date(m, d, D_START) > now;
     return 1.0 + 0.05 * enrollable + 0.05 * self_paced + 0.05 * future;
 }
 
 /* Counts d (which passes f) into t. */
-static void tally_count(const struct meta *m, const struct meta_doc *d, const struct doc_filter *f,
-                        struct tally *t)
+static void tally_count(const struct meta *m, const struct meta_entry *d,
+                        const struct doc_filter *f, struct tally *t)
 {
     t->total++;
     if (t->counts == NULL)
         return;
-    t->availability[availability_of(d, f)]++;
-    const uint32_t *vals = m->facets + d->facet_at;
-    for (uint16_t k = 0; k < d->n_facets; k++)
-        t->counts[vals[k]]++;
+    t->availability[availability_of(m, d, f)]++;
+    if (d->content < SEARCH_CONTENT_COUNT)
+        t->content[d->content]++;
+    if (m->facets32 != NULL) {
+        const uint32_t *vals = m->facets32 + d->facet_at;
+        for (uint16_t k = 0; k < d->n_facets; k++)
+            t->counts[vals[k]]++;
+    } else {
+        const uint16_t *vals = m->facets + d->facet_at;
+        for (uint16_t k = 0; k < d->n_facets; k++)
+            t->counts[vals[k]]++;
+    }
 }
 
 /* The walk of a ranked match statement (catalogd_bm25 with this as its
@@ -823,14 +860,15 @@ struct rank_walk {
     const struct meta *m;
     const struct doc_filter *f;
     struct tally *t;
-    size_t at;                /* meta_seek's position */
-    const struct meta_doc *d; /* the match being scored */
+    size_t at;                  /* meta_seek's position */
+    const struct meta_entry *d; /* the match being scored */
+    sqlite3_int64 id;           /* its id */
 };
 
 static bool walk_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
 {
     struct rank_walk *w = (struct rank_walk *)rank;
-    const struct meta_doc *d = meta_seek(w->m, &w->at, id);
+    const struct meta_entry *d = meta_seek(w->m, &w->at, id);
     if (d == NULL || !passes(w->m, d, w->f))
         return false;
     tally_count(w->m, d, w->f, w->t);
@@ -839,6 +877,7 @@ static bool walk_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
     uint16_t len16 = w->m->lens ? w->m->lens[d - w->m->docs] : FTS5_LEN_UNKNOWN;
     *len = len16 == FTS5_LEN_UNKNOWN ? -1 : (int)len16;
     w->d = d;
+    w->id = id;
     return true;
 }
 
@@ -846,7 +885,7 @@ static bool walk_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
 static void walk_scored(struct fts5_rank *rank, double bm25)
 {
     struct rank_walk *w = (struct rank_walk *)rank;
-    cand_push(w->t, w->d->id, -bm25 * boost_of(w->d, w->f->now));
+    cand_push(w->t, w->id, -bm25 * boost_of(w->m, w->d, w->f->now));
 }
 
 /* Tallies the hit set: the rows of st (through catalogd_bm25, whose
@@ -887,6 +926,11 @@ static int tally_json(const struct meta *m, const struct tally *t, json_t *facet
         bad |= json_object_set_new(fields, facet_names[f], json_object());
     for (int i = 0; i < 4; i++)
         bad |= json_object_set_new(queries, names[i], json_integer((json_int_t)t->availability[i]));
+    for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
+        if (t->content[c] > 0)
+            bad |= json_object_set_new(json_object_get(fields, facet_names[F_CONTENT_TYPE]),
+                                       search_content_names[c],
+                                       json_integer((json_int_t)t->content[c]));
     for (size_t v = 0; v < m->n_values; v++) {
         int f = m->values[v].field;
         if (t->counts[v] == 0 || f < 0 || f >= F_REPORTED)
@@ -1198,6 +1242,10 @@ static int read_begin(struct fts5 *fx, struct fts5_reader **r, struct error *err
         if (!fx->rebuilding && fts5_exec(fx->db, "BEGIN", err) == 0) {
             rc = fts5_meta_refresh(fx, err);
             sqlite3_exec(fx->db, "COMMIT", NULL, NULL, NULL);
+            /* The load filled the writer's page cache (up to 2 MB) with
+             * pages of docs_load and facets that queries, on the readers,
+             * never use; writes refill what they need. */
+            sqlite3_db_release_memory(fx->db);
         }
         pthread_mutex_unlock(&fx->lock);
         pthread_rwlock_unlock(&fx->gate);
@@ -1325,11 +1373,12 @@ static int suggest_in_memory(struct fts5 *fx, sqlite3 *db, const char *match, si
         size_t at = 0;
         sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            const struct meta_doc *d = meta_seek(m, &at, sqlite3_column_int64(st, 0));
+            sqlite3_int64 id = sqlite3_column_int64(st, 0);
+            const struct meta_entry *d = meta_seek(m, &at, id);
             if (d == NULL || (d->flags & M_DEAD) || (public_only && !(d->flags & M_PUBLIC)) ||
                 d->content >= SEARCH_CONTENT_COUNT)
                 continue;
-            cand_push(&t[d->content], d->id, -sqlite3_column_double(st, 1));
+            cand_push(&t[d->content], id, -sqlite3_column_double(st, 1));
         }
         if (step != SQLITE_DONE)
             rc = fts5_db_error(db, err, "suggest");

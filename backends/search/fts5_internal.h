@@ -24,8 +24,9 @@
  * per hit.  Instead each document's filter fields and facet values (as
  * small integer ids) are kept in memory, sorted by docs.id: a query asks
  * SQLite only for the ids the text matches (a posting-list walk, no row
- * reads) and filters and counts them in one loop.  About 60 bytes per
- * document plus 4 per facet value: ~10 MB for 100k documents.
+ * reads) and filters and counts them in one loop.  34 bytes per document
+ * (struct meta_entry, its id and length) plus 2 per facet value: ~18 MB
+ * for 100k courses (352k documents, 3.1M facet values).
  *
  * The memory copy is reloaded from the tables, lazily at the next query,
  * after this handle writes (index, remove, clear, rebuild) and when
@@ -57,13 +58,43 @@ struct meta_value {
     char *text; /* owned */
 };
 
+/* A document as the memory copy keeps it: 28 bytes (with its id apart, 4
+ * more) instead of meta_doc's 48, since the copy is most of the serving
+ * process's memory at 100k courses (docs/search.md).  Dates are seconds
+ * from META_EPOCH in an int32 (1931-2068, to the second); a document with
+ * a date outside has M_WIDE set and dates[0] indexes meta.wide instead.
+ * content_type is not among its facet ids: it is content. */
+#define META_EPOCH INT64_C(946684800) /* 2000-01-01T00:00:00Z */
+enum { D_START, D_END, D_ENR_START, D_ENR_END };
+enum { M_WIDE = 128 }; /* dates in meta.wide[dates[0]] */
+
+struct meta_entry {
+    uint32_t facet_at; /* first facet id in meta.facets (or facets32) */
+    int32_t dates[4];  /* D_START..D_ENR_END, unset ones 0 (see flags) */
+    uint16_t n_facets;
+    uint8_t content, flags;
+};
+
+struct meta_wide {
+    sqlite3_int64 dates[4];
+};
+
 struct meta {
     bool loaded;
     sqlite3_int64 data_version;
-    struct meta_doc *docs;
+    /* Documents sorted by id: ids (uint32; ids64 instead, once one does
+     * not fit) and entries, same index. */
+    uint32_t *ids;
+    sqlite3_int64 *ids64;
+    struct meta_entry *docs;
     size_t n_docs, cap_docs;
-    uint32_t *facets; /* value ids, doc by doc */
+    /* Value ids, doc by doc: uint16 (facets) while every id fits, else
+     * uint32 (facets32, once set; facets is then NULL). */
+    uint16_t *facets;
+    uint32_t *facets32;
     size_t n_facets, cap_facets;
+    struct meta_wide *wide; /* dates of M_WIDE entries */
+    size_t n_wide, cap_wide;
     struct meta_value *values;
     size_t n_values, cap_values;
     uint32_t *slots; /* open addressing (field, text) -> value id + 1; 0 empty */
@@ -140,6 +171,23 @@ int fts5_exec(sqlite3 *db, const char *sql, struct error *err);
 bool fts5_grow(void **buf, size_t *cap, size_t need, size_t size);
 
 /* ---- the memory copy (fts5_meta.c); all under fx->lock ---- */
+
+/* The id of m->docs[i]. */
+static inline sqlite3_int64 fts5_meta_id(const struct meta *m, size_t i)
+{
+    return m->ids64 == NULL ? (sqlite3_int64)m->ids[i] : m->ids64[i];
+}
+/* Date which (D_START..) of e, meaningful when its flag is set. */
+static inline sqlite3_int64 fts5_meta_date(const struct meta *m, const struct meta_entry *e,
+                                           int which)
+{
+    return (e->flags & M_WIDE) ? m->wide[e->dates[0]].dates[which] : META_EPOCH + e->dates[which];
+}
+/* Facet value id k of e. */
+static inline uint32_t fts5_meta_facet(const struct meta *m, const struct meta_entry *e, uint16_t k)
+{
+    return m->facets32 == NULL ? m->facets[e->facet_at + k] : m->facets32[e->facet_at + k];
+}
 
 void fts5_meta_free(struct meta *m);
 /* The id of (field, text), or -1 when no document carries it. */

@@ -13,9 +13,13 @@ void fts5_meta_free(struct meta *m)
     for (size_t i = 0; i < m->n_values; i++)
         free(m->values[i].text);
     free(m->values);
+    free(m->ids);
+    free(m->ids64);
     free(m->docs);
     free(m->lens);
     free(m->facets);
+    free(m->facets32);
+    free(m->wide);
     free(m->slots);
     memset(m, 0, sizeof *m);
 }
@@ -106,16 +110,147 @@ static int data_version(sqlite3 *db, sqlite3_int64 *out, struct error *err)
     return rc;
 }
 
-/* Gives m->lens room for every entry of m->docs' capacity, new entries
- * unknown; false when out of memory. */
-static bool lens_fit(struct meta *m)
+/* Resizes the per-document arrays (ids, docs, lens) to cap entries
+ * (cap >= n_docs), new lengths unknown; false when out of memory (the
+ * arrays keep their contents and at least their old capacity). */
+static bool docs_resize(struct meta *m, size_t cap)
 {
-    size_t had = m->cap_lens;
-    if (!fts5_grow((void **)&m->lens, &m->cap_lens, m->cap_docs, sizeof *m->lens))
+    struct meta_entry *docs = realloc(m->docs, cap * sizeof *docs);
+    if (docs == NULL)
         return false;
-    for (size_t i = had; i < m->cap_lens; i++)
-        m->lens[i] = FTS5_LEN_UNKNOWN;
+    m->docs = docs;
+    if (m->ids64 != NULL) {
+        sqlite3_int64 *ids = realloc(m->ids64, cap * sizeof *ids);
+        if (ids == NULL)
+            return false;
+        m->ids64 = ids;
+    } else {
+        uint32_t *ids = realloc(m->ids, cap * sizeof *ids);
+        if (ids == NULL)
+            return false;
+        m->ids = ids;
+    }
+    uint16_t *lens = realloc(m->lens, cap * sizeof *lens);
+    if (lens == NULL)
+        return false;
+    m->lens = lens;
+    for (size_t i = m->cap_docs; i < cap; i++)
+        lens[i] = FTS5_LEN_UNKNOWN;
+    m->cap_docs = m->cap_lens = cap;
     return true;
+}
+
+/* Room for need documents, doubling; false when out of memory. */
+static bool docs_reserve(struct meta *m, size_t need)
+{
+    if (need <= m->cap_docs)
+        return true;
+    size_t cap = m->cap_docs ? m->cap_docs * 2 : 1024;
+    while (cap < need)
+        cap *= 2;
+    return docs_resize(m, cap);
+}
+
+/* Makes ids able to hold id: uint32 until one does not fit, then every
+ * id as sqlite3_int64 (rowids only grow past 2^32 after billions of
+ * writes, but a file may hold anything). */
+static bool ids_hold(struct meta *m, sqlite3_int64 id)
+{
+    if (m->ids64 != NULL || (id >= 0 && id <= (sqlite3_int64)UINT32_MAX))
+        return true;
+    sqlite3_int64 *ids = malloc((m->cap_docs ? m->cap_docs : 1) * sizeof *ids);
+    if (ids == NULL)
+        return false;
+    for (size_t i = 0; i < m->n_docs; i++)
+        ids[i] = m->ids[i];
+    free(m->ids);
+    m->ids = NULL;
+    m->ids64 = ids;
+    return true;
+}
+
+static void id_set(struct meta *m, size_t i, sqlite3_int64 id)
+{
+    if (m->ids64 != NULL)
+        m->ids64[i] = id;
+    else
+        m->ids[i] = (uint32_t)id;
+}
+
+static bool date_fits(sqlite3_int64 t)
+{
+    return t >= META_EPOCH + INT32_MIN && t <= META_EPOCH + INT32_MAX;
+}
+
+/* Sets e's content, flags and dates from d (a meta_doc as the write log
+ * carries it); false when out of memory. */
+static bool entry_set(struct meta *m, struct meta_entry *e, const struct meta_doc *d)
+{
+    static const uint8_t bits[4] = {M_START, M_END, M_ENROLLABLE_FROM, M_ENROLLABLE_UNTIL};
+    const sqlite3_int64 dates[4] = {d->start, d->end, d->enr_start, d->enr_end};
+    bool fits = true;
+    e->content = d->content;
+    e->flags = d->flags & (uint8_t)~M_WIDE;
+    for (int i = 0; i < 4; i++)
+        fits &= !(d->flags & bits[i]) || date_fits(dates[i]);
+    if (fits) {
+        for (int i = 0; i < 4; i++)
+            e->dates[i] = (d->flags & bits[i]) ? (int32_t)(dates[i] - META_EPOCH) : 0;
+        return true;
+    }
+    if (m->n_wide >= INT32_MAX ||
+        !fts5_grow((void **)&m->wide, &m->cap_wide, m->n_wide + 1, sizeof *m->wide))
+        return false;
+    memset(e->dates, 0, sizeof e->dates);
+    e->dates[0] = (int32_t)m->n_wide;
+    e->flags |= M_WIDE;
+    memcpy(m->wide[m->n_wide++].dates, dates, sizeof dates);
+    return true;
+}
+
+/* Appends value id v to m's facet ids, widening them to uint32 the first
+ * time an id does not fit in 16 bits; false when out of memory. */
+static bool facet_push(struct meta *m, uint32_t v)
+{
+    if (m->facets32 == NULL && v > UINT16_MAX) {
+        size_t cap = m->cap_facets ? m->cap_facets : 1024;
+        uint32_t *wide = malloc(cap * sizeof *wide);
+        if (wide == NULL)
+            return false;
+        for (size_t i = 0; i < m->n_facets; i++)
+            wide[i] = m->facets[i];
+        free(m->facets);
+        m->facets = NULL;
+        m->facets32 = wide;
+        m->cap_facets = cap;
+    }
+    if (m->facets32 != NULL) {
+        if (!fts5_grow((void **)&m->facets32, &m->cap_facets, m->n_facets + 1, sizeof *m->facets32))
+            return false;
+        m->facets32[m->n_facets++] = v;
+    } else {
+        if (!fts5_grow((void **)&m->facets, &m->cap_facets, m->n_facets + 1, sizeof *m->facets))
+            return false;
+        m->facets[m->n_facets++] = (uint16_t)v;
+    }
+    return true;
+}
+
+/* Gives back the doubling slack of a fresh load (a third of the arrays on
+ * average); the copy then grows again only if this handle writes. */
+static void meta_fit(struct meta *m)
+{
+    if (m->n_docs > 0 && m->n_docs < m->cap_docs)
+        docs_resize(m, m->n_docs); /* failing to shrink keeps the bigger arrays */
+    if (m->n_facets > 0 && m->n_facets < m->cap_facets) {
+        void **buf = m->facets32 != NULL ? (void **)&m->facets32 : (void **)&m->facets;
+        size_t size = m->facets32 != NULL ? sizeof *m->facets32 : sizeof *m->facets;
+        void *fit = realloc(*buf, m->n_facets * size);
+        if (fit != NULL) {
+            *buf = fit;
+            m->cap_facets = m->n_facets;
+        }
+    }
 }
 
 /* The sum of the varints (SQLite's format) of a %_docsize record: the
@@ -145,8 +280,6 @@ static uint64_t docsize_total(const unsigned char *p, int n)
 static int lens_read(sqlite3 *db, struct meta *m, struct error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (!lens_fit(m))
-        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     if (sqlite3_prepare_v2(db, "SELECT id, sz FROM fts_docsize ORDER BY id", -1, &st, NULL) !=
         SQLITE_OK)
         return fts5_db_error(db, err, "load lengths");
@@ -154,11 +287,11 @@ static int lens_read(sqlite3 *db, struct meta *m, struct error *err)
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         sqlite3_int64 id = sqlite3_column_int64(st, 0);
-        while (j < m->n_docs && m->docs[j].id < id)
+        while (j < m->n_docs && fts5_meta_id(m, j) < id)
             j++;
         if (j == m->n_docs)
             break;
-        if (m->docs[j].id != id)
+        if (fts5_meta_id(m, j) != id)
             continue;
         uint64_t len = docsize_total(sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1));
         m->lens[j] = len < FTS5_LEN_UNKNOWN ? (uint16_t)len : FTS5_LEN_UNKNOWN;
@@ -185,40 +318,46 @@ static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
     }
     int fstep = sqlite3_step(f);
     while (rc == 0 && (step = sqlite3_step(d)) == SQLITE_ROW) {
-        if (!fts5_grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs)) {
+        struct meta_doc doc = {0};
+        doc.id = sqlite3_column_int64(d, 0);
+        doc.content = (uint8_t)sqlite3_column_int(d, 1);
+        doc.flags = sqlite3_column_int(d, 2) ? M_PUBLIC : 0;
+        if (sqlite3_column_type(d, 3) != SQLITE_NULL)
+            doc.start = sqlite3_column_int64(d, 3), doc.flags |= M_START;
+        if (sqlite3_column_type(d, 4) != SQLITE_NULL)
+            doc.end = sqlite3_column_int64(d, 4), doc.flags |= M_END;
+        if (sqlite3_column_type(d, 5) != SQLITE_NULL)
+            doc.enr_start = sqlite3_column_int64(d, 5), doc.flags |= M_ENROLLABLE_FROM;
+        if (sqlite3_column_type(d, 6) != SQLITE_NULL)
+            doc.enr_end = sqlite3_column_int64(d, 6), doc.flags |= M_ENROLLABLE_UNTIL;
+        if (sqlite3_column_int(d, 7))
+            doc.flags |= M_SELF_PACED;
+        size_t j = m->n_docs;
+        if (!docs_reserve(m, j + 1) || !ids_hold(m, doc.id) || !entry_set(m, &m->docs[j], &doc)) {
             rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
             break;
         }
-        struct meta_doc *doc = &m->docs[m->n_docs++];
-        memset(doc, 0, sizeof *doc);
-        doc->id = sqlite3_column_int64(d, 0);
-        doc->content = (uint8_t)sqlite3_column_int(d, 1);
-        doc->flags = sqlite3_column_int(d, 2) ? M_PUBLIC : 0;
-        if (sqlite3_column_type(d, 3) != SQLITE_NULL)
-            doc->start = sqlite3_column_int64(d, 3), doc->flags |= M_START;
-        if (sqlite3_column_type(d, 4) != SQLITE_NULL)
-            doc->end = sqlite3_column_int64(d, 4), doc->flags |= M_END;
-        if (sqlite3_column_type(d, 5) != SQLITE_NULL)
-            doc->enr_start = sqlite3_column_int64(d, 5), doc->flags |= M_ENROLLABLE_FROM;
-        if (sqlite3_column_type(d, 6) != SQLITE_NULL)
-            doc->enr_end = sqlite3_column_int64(d, 6), doc->flags |= M_ENROLLABLE_UNTIL;
-        if (sqlite3_column_int(d, 7))
-            doc->flags |= M_SELF_PACED;
-        doc->facet_at = (uint32_t)m->n_facets;
-        /* Facet rows of ids with no docs row (none normally) are skipped. */
-        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) < doc->id)
+        struct meta_entry *e = &m->docs[j];
+        id_set(m, j, doc.id);
+        e->facet_at = (uint32_t)m->n_facets;
+        e->n_facets = 0;
+        m->n_docs++;
+        /* Facet rows of ids with no docs row (none normally) are skipped,
+         * and so are content types: the entry's content says it. */
+        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) < doc.id)
             fstep = sqlite3_step(f);
-        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) == doc->id) {
-            long v = fts5_value_intern(m, sqlite3_column_int(f, 1),
-                                       (const char *)sqlite3_column_text(f, 2));
-            if (v < 0 || doc->n_facets == UINT16_MAX ||
-                !fts5_grow((void **)&m->facets, &m->cap_facets, m->n_facets + 1,
-                           sizeof *m->facets)) {
+        while (fstep == SQLITE_ROW && sqlite3_column_int64(f, 0) == doc.id) {
+            int field = sqlite3_column_int(f, 1);
+            long v = field == F_CONTENT_TYPE
+                         ? 0
+                         : fts5_value_intern(m, field, (const char *)sqlite3_column_text(f, 2));
+            if (v < 0 || e->n_facets == UINT16_MAX ||
+                (field != F_CONTENT_TYPE && !facet_push(m, (uint32_t)v))) {
                 rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
                 break;
             }
-            m->facets[m->n_facets++] = (uint32_t)v;
-            doc->n_facets++;
+            if (field != F_CONTENT_TYPE)
+                e->n_facets++;
             fstep = sqlite3_step(f);
         }
     }
@@ -226,6 +365,8 @@ static int meta_read(sqlite3 *db, struct meta *m, struct error *err)
         rc = fts5_db_error(db, err, "load facets");
     sqlite3_finalize(d);
     sqlite3_finalize(f);
+    if (rc == 0)
+        meta_fit(m);
     if (rc == 0)
         rc = lens_read(db, m, err);
     return rc;
@@ -260,7 +401,7 @@ size_t fts5_meta_find(const struct meta *m, sqlite3_int64 id)
     size_t lo = 0, hi = m->n_docs;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (m->docs[mid].id < id)
+        if (fts5_meta_id(m, mid) < id)
             lo = mid + 1;
         else
             hi = mid;
@@ -271,7 +412,7 @@ size_t fts5_meta_find(const struct meta *m, sqlite3_int64 id)
 static bool meta_apply_op(struct meta *m, const struct meta_log *log, const struct log_op *op)
 {
     size_t j = fts5_meta_find(m, op->doc.id);
-    bool found = j < m->n_docs && m->docs[j].id == op->doc.id;
+    bool found = j < m->n_docs && fts5_meta_id(m, j) == op->doc.id;
     if (found && !(m->docs[j].flags & M_DEAD)) {
         m->docs[j].flags |= M_DEAD;
         m->n_dead++;
@@ -279,25 +420,35 @@ static bool meta_apply_op(struct meta *m, const struct meta_log *log, const stru
     }
     if (!op->add)
         return true;
-    if (!fts5_grow((void **)&m->facets, &m->cap_facets, m->n_facets + op->doc.n_facets,
-                   sizeof *m->facets))
-        return false;
     if (!found) {
-        if (!fts5_grow((void **)&m->docs, &m->cap_docs, m->n_docs + 1, sizeof *m->docs) ||
-            !lens_fit(m))
+        if (!docs_reserve(m, m->n_docs + 1) || !ids_hold(m, op->doc.id))
             return false;
-        memmove(&m->docs[j + 1], &m->docs[j], (m->n_docs - j) * sizeof *m->docs);
-        memmove(&m->lens[j + 1], &m->lens[j], (m->n_docs - j) * sizeof *m->lens);
+        size_t tail = m->n_docs - j;
+        memmove(&m->docs[j + 1], &m->docs[j], tail * sizeof *m->docs);
+        memmove(&m->lens[j + 1], &m->lens[j], tail * sizeof *m->lens);
+        if (m->ids64 != NULL)
+            memmove(&m->ids64[j + 1], &m->ids64[j], tail * sizeof *m->ids64);
+        else
+            memmove(&m->ids[j + 1], &m->ids[j], tail * sizeof *m->ids);
+        id_set(m, j, op->doc.id);
         m->n_docs++;
     } else {
         m->n_dead--;
     }
-    m->docs[j] = op->doc;
+    struct meta_entry *e = &m->docs[j];
+    if (!entry_set(m, e, &op->doc))
+        return false;
     m->lens[j] = FTS5_LEN_UNKNOWN; /* the log does not carry it: FTS5 tells */
-    m->docs[j].facet_at = (uint32_t)m->n_facets;
-    memcpy(m->facets + m->n_facets, log->facets + op->doc.facet_at,
-           op->doc.n_facets * sizeof *m->facets);
-    m->n_facets += op->doc.n_facets;
+    e->facet_at = (uint32_t)m->n_facets;
+    e->n_facets = 0;
+    for (uint16_t k = 0; k < op->doc.n_facets; k++) {
+        uint32_t v = log->facets[op->doc.facet_at + k];
+        if (v < m->n_values && m->values[v].field == F_CONTENT_TYPE)
+            continue; /* the entry's content */
+        if (!facet_push(m, v))
+            return false;
+        e->n_facets++;
+    }
     return true;
 }
 
