@@ -192,6 +192,38 @@ static int open_derived(const struct config *config, bool need_search, struct se
     return EXIT_OK;
 }
 
+/* The store with its index and cache, for the commands that work on the
+ * index (reindex, verify). */
+struct backends {
+    struct config *config;
+    struct store *store;
+    struct search *search;
+    struct cache *cache;
+};
+
+/* Opens all of b (on failure nothing stays open); returns an exit status. */
+static int open_backends(const struct command_line *cl, bool need_search, struct backends *b)
+{
+    memset(b, 0, sizeof *b);
+    int status = open_store(cl, &b->config, &b->store);
+    if (status != EXIT_OK)
+        return status;
+    status = open_derived(b->config, need_search, &b->search, &b->cache);
+    if (status != EXIT_OK) {
+        close_store(b->config, b->store);
+        memset(b, 0, sizeof *b);
+    }
+    return status;
+}
+
+static void close_backends(struct backends *b)
+{
+    search_close(b->search);
+    cache_close(b->cache);
+    close_store(b->config, b->store);
+    memset(b, 0, sizeof *b);
+}
+
 static void print_index_stats(const char *what, const struct indexer_stats *stats)
 {
     fprintf(stderr,
@@ -367,50 +399,34 @@ static int run_export(struct command_line *cl)
 
 static int run_reindex(struct command_line *cl)
 {
-    struct config *config = NULL;
-    struct store *store = NULL;
-    struct search *search = NULL;
-    struct cache *cache = NULL;
-    int status = open_store(cl, &config, &store);
+    struct backends b;
+    int status = open_backends(cl, true, &b);
     if (status != EXIT_OK)
         return status;
-    if ((status = open_derived(config, true, &search, &cache)) != EXIT_OK) {
-        close_store(config, store);
-        return status;
-    }
     struct indexer_stats stats = {0};
     struct error err = {0};
-    if (indexer_reindex(store, search, cache, &stats, &err) != 0) {
+    if (indexer_reindex(b.store, b.search, b.cache, &stats, &err) != 0) {
         fprintf(stderr, "catalogd reindex: %s\n", err.message);
         fprintf(stderr, "catalogd reindex: the previous index is still in use\n");
         status = EXIT_FAILED;
     } else {
         print_index_stats("reindex", &stats);
     }
-    search_close(search);
-    cache_close(cache);
-    close_store(config, store);
+    close_backends(&b);
     return status;
 }
 
 static int run_verify(struct command_line *cl)
 {
-    struct config *config = NULL;
-    struct store *store = NULL;
-    struct search *search = NULL;
-    struct cache *cache = NULL;
-    int status = open_store(cl, &config, &store);
+    struct backends b;
+    int status = open_backends(cl, true, &b);
     if (status != EXIT_OK)
         return status;
-    if ((status = open_derived(config, true, &search, &cache)) != EXIT_OK) {
-        close_store(config, store);
-        return status;
-    }
     struct error err = {0};
     size_t differences = 0;
     /* Changes still in the outbox are lag, not drift: apply them first. */
-    if (indexer_catch_up(store, search, cache, NULL, &err) != 0 ||
-        indexer_verify(store, search, stdout, &differences, &err) != 0) {
+    if (indexer_catch_up(b.store, b.search, b.cache, NULL, &err) != 0 ||
+        indexer_verify(b.store, b.search, stdout, &differences, &err) != 0) {
         fprintf(stderr, "catalogd verify: %s\n", err.message);
         status = EXIT_FAILED;
     } else if (differences > 0) {
@@ -421,9 +437,7 @@ static int run_verify(struct command_line *cl)
     } else {
         printf("index matches the store\n");
     }
-    search_close(search);
-    cache_close(cache);
-    close_store(config, store);
+    close_backends(&b);
     return status;
 }
 
