@@ -3,8 +3,9 @@
  * score FTS5's own bm25() gives with the same weights, row by row, on a
  * fixture of varied lengths and for every kind of MATCH the driver writes
  * (words, prefixes, phrases, AND, OR, NOT, a column filter): with the
- * row lengths handed in (as the memory copy does) and read by FTS5; and a
- * row its caller does not want is not scored.
+ * row lengths handed in (as the memory copy does) and read by FTS5; a
+ * row its caller does not want is not scored; and with the IDF left to
+ * the caller (no_idf) a one-phrase MATCH gives bm25() back exactly.
  */
 #include <check.h>
 #include <math.h>
@@ -167,6 +168,51 @@ START_TEST(unwanted_rows_not_scored)
 }
 END_TEST
 
+/* With no_idf, a one-phrase MATCH (a word, a prefix, a phrase) gives the
+ * sum before the IDF; IDF from fts5_rank_idf with the rows the MATCH
+ * returned, applied as bm25 applies it, gives bm25()'s double exactly:
+ * what the driver's one-phrase path relies on. */
+START_TEST(deferred_idf_same_as_bm25)
+{
+    static const char *const one_phrase[] = {"\"python\"", "\"py\"*", "\"data science\"",
+                                             "\"art\""};
+    struct fixture_rank fr = {0};
+    sqlite3 *db = fixture(&fr);
+    fr.rank = (struct fts5_rank){.weights = weights, .n_weights = 6, .want = want, .no_idf = true};
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(
+            db,
+            "SELECT rowid, bm25(fts, 10.0, 4.0, 1.0, 3.0, 5.0, 3.0), " FTS5_RANK_FUNCTION
+            "(fts, ?1) FROM fts WHERE fts MATCH ?2",
+            -1, &st, NULL),
+        SQLITE_OK);
+    for (size_t q = 0; q < sizeof one_phrase / sizeof *one_phrase; q++) {
+        double ref[64], raw[64];
+        sqlite3_int64 ids[64];
+        int rows = 0, step;
+        fr.rank.n_row = 0;
+        ck_assert_int_eq(fts5_rank_bind(st, 1, &fr.rank), SQLITE_OK);
+        sqlite3_bind_text(st, 2, one_phrase[q], -1, SQLITE_STATIC);
+        while ((step = sqlite3_step(st)) == SQLITE_ROW && rows < 64) {
+            ids[rows] = sqlite3_column_int64(st, 0);
+            ref[rows] = sqlite3_column_double(st, 1);
+            raw[rows++] = -sqlite3_column_double(st, 2);
+        }
+        ck_assert_int_eq(step, SQLITE_DONE);
+        ck_assert_msg(rows > 2, "%s: %d rows", one_phrase[q], rows);
+        ck_assert_int_eq(fr.rank.n_row, 59);
+        double idf = fts5_rank_idf(fr.rank.n_row, rows);
+        for (int i = 0; i < rows; i++)
+            ck_assert_msg(-1.0 * (0.0 + idf * raw[i]) == ref[i], "%s row %lld: %.17g, bm25 %.17g",
+                          one_phrase[q], (long long)ids[i], -1.0 * (idf * raw[i]), ref[i]);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(no_context_is_an_error)
 {
     struct fixture_rank fr = {0};
@@ -190,6 +236,7 @@ int main(void)
     tcase_add_test(tc, same_as_bm25_fts5_lengths);
     tcase_add_test(tc, same_as_bm25_given_lengths);
     tcase_add_test(tc, unwanted_rows_not_scored);
+    tcase_add_test(tc, deferred_idf_same_as_bm25);
     tcase_add_test(tc, no_context_is_an_error);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -752,7 +752,9 @@ static bool passes(const struct meta *m, const struct meta_entry *d, const struc
 struct cand {
     sqlite3_int64 id;
     double score;
-    char *title; /* owned; read only for the few that may reach the page */
+    double raw, boost; /* with the IDF deferred: score is raw x boost until
+                          tally_idf makes it (IDF x raw) x boost */
+    char *title;       /* owned; read only for the few that may reach the page */
 };
 
 /* Counts of a hit set, and when the page is ranked here (ranking) the
@@ -769,6 +771,10 @@ struct tally {
     size_t n_cands, cap_cands, k;
     double cut;   /* no candidate below it can reach the first k */
     double *heap; /* k scores, for the cut; owned */
+    /* Scores are before the IDF factor (see tally_idf): the cut is taken
+     * this much lower, so that no candidate whose exact score reaches the
+     * k-th is dropped for a rounding difference. */
+    double slack;
 };
 
 static double kth_score(const struct cand *cands, size_t n, size_t k, double *heap);
@@ -791,13 +797,14 @@ static void tally_free(struct tally *t)
     t->heap = NULL;
 }
 
-static void cand_push(struct tally *t, sqlite3_int64 id, double score)
+static void cand_push(struct tally *t, sqlite3_int64 id, double score, double raw, double boost)
 {
     if (score < t->cut || t->oom)
         return;
     if (t->n_cands == t->cap_cands) {
         if (t->n_cands > t->k) {
             t->cut = kth_score(t->cands, t->n_cands, t->k, t->heap);
+            t->cut -= fabs(t->cut) * t->slack;
             size_t kept = 0;
             for (size_t i = 0; i < t->n_cands; i++)
                 if (t->cands[i].score >= t->cut)
@@ -815,7 +822,7 @@ static void cand_push(struct tally *t, sqlite3_int64 id, double score)
             return;
         }
     }
-    t->cands[t->n_cands++] = (struct cand){id, score, NULL};
+    t->cands[t->n_cands++] = (struct cand){id, score, raw, boost, NULL};
 }
 
 /* run_hits' boost, in the same order of operations so that scores (and
@@ -863,11 +870,13 @@ struct rank_walk {
     size_t at;                  /* meta_seek's position */
     const struct meta_entry *d; /* the match being scored */
     sqlite3_int64 id;           /* its id */
+    sqlite3_int64 n_rows;       /* rows the MATCH returned (with rank.no_idf) */
 };
 
 static bool walk_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
 {
     struct rank_walk *w = (struct rank_walk *)rank;
+    w->n_rows++;
     const struct meta_entry *d = meta_seek(w->m, &w->at, id);
     if (d == NULL || !passes(w->m, d, w->f))
         return false;
@@ -885,7 +894,8 @@ static bool walk_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
 static void walk_scored(struct fts5_rank *rank, double bm25)
 {
     struct rank_walk *w = (struct rank_walk *)rank;
-    cand_push(w->t, w->id, -bm25 * boost_of(w->m, w->d, w->f->now));
+    double boost = boost_of(w->m, w->d, w->f->now);
+    cand_push(w->t, w->id, -bm25 * boost, -bm25, boost);
 }
 
 /* Tallies the hit set: the rows of st (through catalogd_bm25, whose
@@ -912,6 +922,28 @@ static int tally_hits(sqlite3 *db, sqlite3_stmt *st, bool ranked, struct rank_wa
             return fts5_db_error(db, err, "match");
     }
     return t->oom ? error_set(err, ERR_INTERNAL, "search index (fts5): out of memory") : 0;
+}
+
+/* Whether the text part of rq is one phrase (a word, a prefix or a
+ * quoted phrase) on every column: then the rows its MATCH returns are
+ * exactly the rows bm25's IDF counts for it (xQueryPhrase), and the walk
+ * can count them instead of FTS5 walking the doclist once more. */
+static bool one_phrase(const struct search_request *rq)
+{
+    const struct search_node *q = rq->query;
+    return q != NULL && (q->type == SEARCH_TERM || q->type == SEARCH_PHRASE) &&
+           column_of(q->field) == NULL;
+}
+
+/* With the IDF deferred, makes every candidate's score exact: what the
+ * function with the IDF would have given, (IDF x raw) x boost in that
+ * order (bm25 = -1 x (0 + IDF x raw), score = -bm25 x boost).  The IDF is
+ * positive, so it kept the order up to rounding, which the slack covered. */
+static void tally_idf(struct tally *t, const struct rank_walk *w)
+{
+    double idf = fts5_rank_idf(w->rank.n_row, w->n_rows);
+    for (size_t i = 0; i < t->n_cands; i++)
+        t->cands[i].score = (idf * t->cands[i].raw) * t->cands[i].boost;
 }
 
 static int tally_json(const struct meta *m, const struct tally *t, json_t *facets,
@@ -1103,6 +1135,8 @@ static int query_run(struct fts5 *fx, sqlite3 *db, const struct search_request *
                           .f = &f,
                           .t = &t};
     bool ranked = false;
+    w.rank.no_idf = rank_here && one_phrase(rq);
+    t.slack = w.rank.no_idf ? 1e-9 : 0.0;
     if (filter_init(m, rq, &f, err) != 0 || match_stmt(db, rq, &w.rank, &st, &ranked, err) != 0)
         return -1;
     uint32_t dummy = 0;
@@ -1115,6 +1149,8 @@ static int query_run(struct fts5 *fx, sqlite3 *db, const struct search_request *
     if (rc == 0)
         rc = tally_hits(db, st, ranked, &w, err);
     sqlite3_finalize(st);
+    if (rc == 0 && ranked && w.rank.no_idf)
+        tally_idf(&t, &w);
     result->total = t.total;
     if (rc == 0 && rq->want_facets)
         rc = tally_json(m, &t, result->facets, err);
@@ -1378,7 +1414,7 @@ static int suggest_in_memory(struct fts5 *fx, sqlite3 *db, const char *match, si
             if (d == NULL || (d->flags & M_DEAD) || (public_only && !(d->flags & M_PUBLIC)) ||
                 d->content >= SEARCH_CONTENT_COUNT)
                 continue;
-            cand_push(&t[d->content], id, -sqlite3_column_double(st, 1));
+            cand_push(&t[d->content], id, -sqlite3_column_double(st, 1), 0.0, 0.0);
         }
         if (step != SQLITE_DONE)
             rc = fts5_db_error(db, err, "suggest");

@@ -227,7 +227,17 @@ struct fts5_rank {
     bool (*want)(struct fts5_rank *rank, sqlite3_int64 id, int *len);
     /* The score of a row want took (bm25's value); may be NULL. */
     void (*scored)(struct fts5_rank *rank, double bm25);
+    /* Every phrase's IDF taken as 1, saving FTS5's walk of each phrase's
+     * whole doclist (xQueryPhrase) per statement: for a caller that can
+     * count the phrase's rows itself (a query of one phrase: the rows the
+     * MATCH returns) and applies fts5_rank_idf afterwards. */
+    bool no_idf;
+    sqlite3_int64 n_row; /* set by the function: rows in the table (N) */
 };
+
+/* bm25's IDF of a phrase found in n_hit of n_row rows, as the function
+ * computes it (log((N - n + 0.5) / (n + 0.5)), at least 1e-6). */
+double fts5_rank_idf(sqlite3_int64 n_row, sqlite3_int64 n_hit);
 
 /* Registers catalogd_bm25 on db; -1 with err set when db's FTS5 offers no
  * fts5_api. */

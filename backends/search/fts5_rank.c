@@ -14,6 +14,11 @@
  *     instead of xInstCount/xInst, which merges every phrase's instances
  *     into one sorted array per row first.
  *
+ * With no_idf set the IDF is left to the caller: each phrase weighs 1,
+ * so the function returns bm25's sum before the IDF factor (for one
+ * phrase, bm25 = IDF x that, computed in that order: the caller gets the
+ * exact value back with fts5_rank_idf).
+ *
  * The weights are integers summed exactly in any order, and the per-phrase
  * sum and the final formula are written as bm25's are, so the scores are
  * the same doubles, not merely close (tests/test_search_rank.c compares).
@@ -40,7 +45,14 @@ static int count_cb(const Fts5ExtensionApi *api, Fts5Context *fts, void *user)
     return SQLITE_OK;
 }
 
-static int rank_data(const Fts5ExtensionApi *api, Fts5Context *fts, struct rank_data **out)
+double fts5_rank_idf(sqlite3_int64 n_row, sqlite3_int64 n_hit)
+{
+    double idf = log(((double)n_row - (double)n_hit + 0.5) / ((double)n_hit + 0.5));
+    return idf <= 0.0 ? 1e-6 : idf;
+}
+
+static int rank_data(const Fts5ExtensionApi *api, Fts5Context *fts, struct fts5_rank *rank,
+                     struct rank_data **out)
 {
     struct rank_data *p = api->xGetAuxdata(fts, 0);
     int rc = SQLITE_OK;
@@ -59,13 +71,13 @@ static int rank_data(const Fts5ExtensionApi *api, Fts5Context *fts, struct rank_
             rc = api->xColumnTotalSize(fts, -1, &n_token);
         if (rc == SQLITE_OK)
             p->avgdl = (double)n_token / (double)n_row;
+        rank->n_row = n_row;
         for (int i = 0; rc == SQLITE_OK && i < n; i++) {
             sqlite3_int64 n_hit = 0;
-            rc = api->xQueryPhrase(fts, i, &n_hit, count_cb);
-            if (rc == SQLITE_OK) {
-                double idf = log(((double)n_row - (double)n_hit + 0.5) / ((double)n_hit + 0.5));
-                p->idf[i] = idf <= 0.0 ? 1e-6 : idf;
-            }
+            if (rank->no_idf)
+                p->idf[i] = 1.0;
+            else if ((rc = api->xQueryPhrase(fts, i, &n_hit, count_cb)) == SQLITE_OK)
+                p->idf[i] = fts5_rank_idf(n_row, n_hit);
         }
         if (rc == SQLITE_OK)
             rc = api->xSetAuxdata(fts, p, sqlite3_free);
@@ -91,7 +103,7 @@ static void rank_function(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3
     if (rank->want != NULL && !rank->want(rank, api->xRowid(fts), &len))
         return; /* NULL: not scored */
     struct rank_data *p = NULL;
-    int rc = rank_data(api, fts, &p);
+    int rc = rank_data(api, fts, rank, &p);
     for (int i = 0; rc == SQLITE_OK && i < p->n_phrase; i++) {
         Fts5PhraseIter it;
         int col = 0, off = 0;

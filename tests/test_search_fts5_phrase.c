@@ -1,0 +1,166 @@
+/*
+ * test_search_fts5_phrase - a query of one phrase (a word, a prefix, a
+ * quoted phrase, on every column) is ranked by the fts5 driver without
+ * FTS5's IDF walk (the IDF is applied after the walk, from the rows the
+ * MATCH returned): its pages, scores, totals and facet counts must be
+ * those of the SQL path (bm25() ORDER BY, taken for pages past 20,000),
+ * with filters, picks, ties and enough hits for the running cut to drop
+ * candidates; and so must queries of the general path beside them.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "registry.h"
+#include "search.h"
+#include "search_query.h"
+#include "testutil.h"
+
+static char *tmpdir;
+static struct search *s;
+static time_t now;
+
+#define N_DOCS 900
+#define N_OTHER 1200
+
+static void setup(void)
+{
+    tmpdir = test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "search.path=%s/index.db", tmpdir);
+    const char *sets[] = {path, NULL};
+    struct config *config = test_config(sets);
+    struct error err = {0};
+    ck_assert_msg(registry_search("fts5")->open(config, &s, &err) == 0, "%s", err.message);
+    config_free(config);
+    ck_assert_int_eq(clock_parse_iso8601("2025-06-01T00:00:00Z", &now), 0);
+    static const char *const words[] = {"python", "data", "pythonic", "history", "science"};
+    static const char *const orgs[] = {"MITx", "HarvardX", "EPFLx"};
+    static const char *const starts[] = {"2024-01-01T00:00:00Z", "2025-07-01T00:00:00Z",
+                                         "2026-01-01T00:00:00Z", NULL};
+    json_t *docs = json_array();
+    for (int d = 0; d < N_DOCS; d++) {
+        char key[16], title[256] = "", descr[1024] = "";
+        snprintf(key, sizeof key, "k%03d", d);
+        /* Every seventh document repeats an earlier one's text: tied
+         * scores, ordered by title then id. */
+        int v = d % 7 == 0 && d > 0 ? d - 7 : d;
+        for (int w = 0; w < 1 + v % 4; w++) {
+            strcat(title, w ? " " : "");
+            strcat(title, words[(v + w) % 5]);
+        }
+        for (int w = 0; w < 3 + v % 23; w++) {
+            strcat(descr, w ? " " : "");
+            strcat(descr, words[(v * 3 + w * 2) % 5]);
+        }
+        json_t *doc = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s], s:s, s:s?, s:s}", "content_type",
+            d % 5 == 0 ? "course" : "courserun", "key", key, "title", title, "full_description",
+            descr, "short_description", d % 3 ? "data science" : "python data", "orgs", orgs[d % 3],
+            "organizations", orgs[d % 3], "subjects", d % 2 ? "Physics" : "Math", "status",
+            d % 11 ? "published" : "unpublished", "start", starts[d % 4], "pacing_type",
+            d % 2 ? "self_paced" : "instructor_paced");
+        ck_assert_ptr_nonnull(doc);
+        json_array_append_new(docs, doc);
+    }
+    /* Documents none of the queries match, so that IDFs are above the
+     * 1e-6 floor of a phrase in more than half the rows (python below
+     * matches most documents but not most rows). */
+    for (int d = 0; d < N_OTHER; d++) {
+        char key[16];
+        snprintf(key, sizeof key, "o%04d", d);
+        json_array_append_new(docs,
+                              json_pack("{s:s, s:s, s:s, s:s}", "content_type", "course", "key",
+                                        key, "title", "unrelated text", "status", "published"));
+    }
+    ck_assert_msg(s->driver->index(s, docs, &err) == 0, "%s", err.message);
+    json_decref(docs);
+}
+
+static void teardown(void)
+{
+    search_close(s);
+    s = NULL;
+    free(tmpdir);
+}
+
+static struct search_result page(const char *q, const struct search_facet_pick *picks,
+                                 size_t n_picks, bool public_only, size_t offset, size_t limit)
+{
+    struct search_node *tree = NULL;
+    struct error err = {0};
+    struct search_result res = {0};
+    ck_assert_msg(search_query_parse(q, strlen(q), &tree, &err) == 0, "%s", err.message);
+    struct search_request rq = {.query = tree,
+                                .picks = picks,
+                                .n_picks = n_picks,
+                                .public_only = public_only,
+                                .now = now,
+                                .want_facets = true,
+                                .offset = offset,
+                                .limit = limit};
+    ck_assert_msg(s->driver->query(s, &rq, &res, &err) == 0, "%s", err.message);
+    search_query_free(tree);
+    return res;
+}
+
+START_TEST(one_phrase_pages_equal_sql)
+{
+    struct search_facet_pick mit[] = {{"subjects", "Physics"}};
+    const char *queries[] = {"python", "pyth*", "\"data science\"", "science", "history",
+                             /* the general path, beside them */
+                             "title:python", "python data", "python -history"};
+    for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++)
+        for (int variant = 0; variant < 3; variant++) {
+            size_t np = variant == 1;
+            bool pub = variant == 2;
+            struct search_result ref = page(queries[qi], mit, np, pub, 0, 20001); /* SQL */
+            ck_assert_uint_gt(ref.total, (size_t)(qi == 0 ? 400 : 3));
+            ck_assert_uint_eq(json_array_size(ref.hits), ref.total);
+            size_t offsets[] = {0, 5, 40, 200};
+            for (size_t o = 0; o < 4; o++) {
+                struct search_result r = page(queries[qi], mit, np, pub, offsets[o], 9);
+                ck_assert_uint_eq(r.total, ref.total);
+                ck_assert_msg(json_equal(r.facets, ref.facets), "q=%s: facets differ", queries[qi]);
+                size_t want = offsets[o] >= ref.total      ? 0
+                              : ref.total - offsets[o] < 9 ? ref.total - offsets[o]
+                                                           : 9;
+                ck_assert_uint_eq(json_array_size(r.hits), want);
+                for (size_t i = 0; i < want; i++) {
+                    json_t *h = json_array_get(r.hits, i);
+                    json_t *e = json_array_get(ref.hits, offsets[o] + i);
+                    ck_assert_msg(strcmp(json_string_value(json_object_get(h, "key")),
+                                         json_string_value(json_object_get(e, "key"))) == 0,
+                                  "q=%s variant %d offset %zu hit %zu: %s, SQL has %s", queries[qi],
+                                  variant, offsets[o], i,
+                                  json_string_value(json_object_get(h, "key")),
+                                  json_string_value(json_object_get(e, "key")));
+                    ck_assert_msg(json_real_value(json_object_get(h, "score")) ==
+                                      json_real_value(json_object_get(e, "score")),
+                                  "q=%s hit %zu: score %.17g, SQL %.17g", queries[qi], i,
+                                  json_real_value(json_object_get(h, "score")),
+                                  json_real_value(json_object_get(e, "score")));
+                }
+                search_result_clear(&r);
+            }
+            search_result_clear(&ref);
+        }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("search_fts5_phrase");
+    TCase *tc = tcase_create("phrase");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, one_phrase_pages_equal_sql);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
