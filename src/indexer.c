@@ -658,17 +658,63 @@ static int each_doc_page(struct store *store, time_t now, docs_fn fn, void *ctx,
 
 /* ---- reindex ---- */
 
+/* A rebuild runs as two stages on two threads: the calling thread walks
+ * the store and flattens documents (and writes their refresh times: it
+ * owns the store connection), a writer thread puts the pages into the
+ * index (it alone uses the search handle until it is joined).  Reading
+ * and flattening cost about as much as the index writes, so on two cores
+ * the rebuild takes about the longer of the two instead of their sum.
+ * A page is handed over whole (the writer releases it); documents may
+ * share records with the reader's lookups, which jansson's atomic
+ * reference counts and read-only use make safe.  A few pages in flight
+ * at most, so memory stays bounded by the page size. */
+#define REBUILD_QUEUE 4
+
 struct rebuild {
     struct store *store;
     struct search *search;
     struct indexer_stats *stats;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    json_t *pages[REBUILD_QUEUE];
+    size_t first, n;
+    bool done;   /* the reader has no more pages */
+    bool failed; /* the writer failed: err says why; the reader stops */
+    struct error err;
 };
+
+static void *rebuild_writer(void *arg)
+{
+    struct rebuild *r = arg;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        while (r->n == 0 && !r->done)
+            pthread_cond_wait(&r->changed, &r->lock);
+        if (r->n == 0)
+            break;
+        json_t *page = r->pages[r->first];
+        r->first = (r->first + 1) % REBUILD_QUEUE;
+        r->n--;
+        bool failed = r->failed;
+        pthread_cond_broadcast(&r->changed);
+        pthread_mutex_unlock(&r->lock);
+        struct error err = {0};
+        int rc = failed ? 0 : r->search->driver->index(r->search, page, &err);
+        json_decref(page);
+        pthread_mutex_lock(&r->lock);
+        if (rc != 0 && !r->failed) {
+            r->failed = true;
+            r->err = err;
+            pthread_cond_broadcast(&r->changed);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
 
 static int rebuild_page(void *ctx, const json_t *docs, const json_t *refresh, struct error *err)
 {
     struct rebuild *r = ctx;
-    if (r->search->driver->index(r->search, docs, err) != 0)
-        return -1;
     /* A page's refresh times in one store transaction, not one each.  A
      * rebuild that fails later leaves them: they are harmless (a refresh
      * rebuilds a document as it is). */
@@ -682,9 +728,61 @@ static int rebuild_page(void *ctx, const json_t *docs, const json_t *refresh, st
         if (store_commit(r->store, err) != 0)
             return -1;
     }
+    /* The pager reuses its array: the writer gets its own. */
+    json_t *page = json_array();
+    if (page == NULL || json_array_extend(page, (json_t *)docs) != 0) {
+        json_decref(page);
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    }
+    pthread_mutex_lock(&r->lock);
+    while (r->n == REBUILD_QUEUE && !r->failed)
+        pthread_cond_wait(&r->changed, &r->lock);
+    bool failed = r->failed;
+    if (!failed) {
+        r->pages[(r->first + r->n) % REBUILD_QUEUE] = page;
+        r->n++;
+        pthread_cond_broadcast(&r->changed);
+    } else
+        *err = r->err;
+    pthread_mutex_unlock(&r->lock);
+    if (failed) {
+        json_decref(page);
+        return -1;
+    }
     r->stats->indexed += json_array_size(docs);
     r->stats->batches++;
     return 0;
+}
+
+/* Walks the store into the index through the writer thread; returns when
+ * the writer has written (or given up on) every page. */
+static int rebuild_pages(struct store *store, struct search *search, struct indexer_stats *stats,
+                         struct error *err)
+{
+    struct rebuild r = {.store = store, .search = search, .stats = stats};
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.changed, NULL);
+    pthread_t writer;
+    int rc = 0;
+    if (pthread_create(&writer, NULL, rebuild_writer, &r) != 0)
+        rc = error_set(err, ERR_INTERNAL, "cannot start the index writer thread");
+    if (rc == 0) {
+        rc = each_doc_page(store, clock_now(), rebuild_page, &r, err);
+        pthread_mutex_lock(&r.lock);
+        r.done = true;
+        if (rc != 0)
+            r.failed = true; /* the writer drops what is queued */
+        pthread_cond_broadcast(&r.changed);
+        pthread_mutex_unlock(&r.lock);
+        pthread_join(writer, NULL);
+        if (rc == 0 && r.failed) {
+            *err = r.err;
+            rc = -1;
+        }
+    }
+    pthread_cond_destroy(&r.changed);
+    pthread_mutex_destroy(&r.lock);
+    return rc;
 }
 
 static int reindex_locked(struct store *store, struct search *search, struct cache *cache,
@@ -713,8 +811,7 @@ static int reindex_locked(struct store *store, struct search *search, struct cac
         free(seen.v);
         return -1;
     }
-    struct rebuild r = {store, search, stats};
-    if (each_doc_page(store, clock_now(), rebuild_page, &r, err) != 0) {
+    if (rebuild_pages(store, search, stats, err) != 0) {
         struct error ignored;
         d->rebuild_end(search, false, &ignored);
         free(seen.v);

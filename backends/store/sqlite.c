@@ -9,6 +9,7 @@
  * another instead of failing at once; a wait that runs out is
  * ERR_UNAVAILABLE (retryable), never a crash.
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,21 @@ static int map_error(sqlite3 *db, int rc, struct error *err)
     return error_set(err, code, "sqlite: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
+/* SQLite counts every allocation under one global mutex unless told not
+ * to; the store and the index are written from two threads at once (the
+ * rebuild's reader and writer), and nothing reads those counts.  Only
+ * possible before SQLite's first use in the process, so it is tried once,
+ * at the first connection; later it is refused and changes nothing. */
+static pthread_once_t memstatus_once = PTHREAD_ONCE_INIT;
+
+static void memstatus_off(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_connect(void *ctxp, struct sql_conn **out, struct error *err)
 {
+    pthread_once(&memstatus_once, memstatus_off);
     const struct sqlite_ctx *ctx = ctxp;
     struct sqlite_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
