@@ -111,6 +111,10 @@ const struct setting config_settings[] = {
      "Response cache backend; none disables caching."},
     {"cache", "max_bytes", SETTING_BYTES, "16M", 0, 64 * GIB, NULL, false,
      "Memory cache bound: keys, values and overhead together."},
+    {"cache", "local_max_bytes", SETTING_BYTES, "4M", 0, 64 * GIB, NULL, false,
+     "Redis cache: bound of each process's near cache, in-process copies of the entries it "
+     "read or wrote, served after one small round trip re-checks their stamp in Redis "
+     "(keys, values and overhead together); 0 turns it off."},
     {"cache", "ttl", SETTING_SECONDS, "60s", 1, 86400, NULL, false,
      "Longest time a cached response is served; bounds how old clock-dependent values "
      "(availability, is_enrollable) can be."},

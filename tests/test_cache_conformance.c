@@ -48,14 +48,24 @@ static void ns_init(struct ns *ns, int which)
              (long)time(NULL));
 }
 
+static struct cache *ns_open_with(const struct ns *ns, const char *max_bytes, const char *ttl,
+                                  const char *extra);
+
 static struct cache *ns_open(const struct ns *ns, const char *max_bytes, const char *ttl)
+{
+    return ns_open_with(ns, max_bytes, ttl, NULL);
+}
+
+/* extra: one more setting (NULL: none). */
+static struct cache *ns_open_with(const struct ns *ns, const char *max_bytes, const char *ttl,
+                                  const char *extra)
 {
     char driver[64], store[4300], url[512], prefix[128], bytes[64], t[64];
     snprintf(driver, sizeof driver, "cache.driver=%s", ns->t->driver);
     snprintf(store, sizeof store, "store.path=%s", ns->store);
     snprintf(bytes, sizeof bytes, "cache.max_bytes=%s", max_bytes);
     snprintf(t, sizeof t, "cache.ttl=%s", ttl);
-    const char *sets[8] = {driver, store, bytes, t, NULL};
+    const char *sets[9] = {driver, store, bytes, t, NULL};
     size_t n = 4;
     if (ns->t->url != NULL) {
         snprintf(url, sizeof url, "cache.url=%s", ns->t->url);
@@ -64,6 +74,8 @@ static struct cache *ns_open(const struct ns *ns, const char *max_bytes, const c
         sets[n++] = prefix;
         sets[n++] = "cache.command_timeout=300ms";
     }
+    if (extra != NULL)
+        sets[n++] = extra;
     struct config *config = test_config(sets);
     struct cache *c = NULL;
     struct error err = {0};
@@ -364,6 +376,201 @@ START_TEST(too_large_is_not_stored)
 }
 END_TEST
 
+/* ---- the near cache (redis: cache.local_max_bytes) ---- */
+
+/* A hit through get_shared; the value is the caller's to release. */
+static struct cache_value *shared_hit(struct cache *c, const char *key, uint64_t gen,
+                                      const char *want)
+{
+    struct cache_value *v = NULL;
+    struct error err = {0};
+    ck_assert_msg(c->driver->get_shared(c, key, gen, &v, &err) == 1, "%s: no hit on %s: %s",
+                  c->driver->name, key, err.message);
+    ck_assert_uint_eq(v->len, strlen(want));
+    ck_assert(memcmp(v->data, want, v->len) == 0);
+    return v;
+}
+
+static void redis_cli(const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "redis-cli -u '%s' %s >/dev/null", getenv("CATALOGD_TEST_REDIS_URL"),
+             args);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A second hit is served from this process's copy (the same bytes lent
+ * again), and a write by another process makes that copy a miss at once. */
+START_TEST(redis_near_copy_misses_after_a_write_elsewhere)
+{
+    struct ns ns;
+    ns_init(&ns, 1);
+    struct cache *a = ns_open(&ns, "1M", "60");
+    struct cache *b = ns_open(&ns, "1M", "60");
+    uint64_t g = gen_of(b, "catalog");
+    ck_assert_int_eq(lookup(b, "/courses", g, NULL), 0);
+    put(b, "/courses", g, "before", 0);
+    struct cache_value *v1 = shared_hit(b, "/courses", gen_of(b, "catalog"), "before");
+    struct cache_value *v2 = shared_hit(b, "/courses", gen_of(b, "catalog"), "before");
+    ck_assert_ptr_eq(v1->data, v2->data); /* near: not fetched again */
+    cache_value_release(v2);
+
+    bump(a, "catalog"); /* a write in another process */
+    /* b's remembered counter lags; the lookup's round trip sees the bump. */
+    ck_assert_uint_eq(gen_of(b, "catalog"), g);
+    ck_assert_int_eq(lookup(b, "/courses", g, NULL), 0);
+    uint64_t g2 = gen_of(b, "catalog");
+    ck_assert_uint_eq(g2, g + 1);
+    ck_assert_int_eq(lookup(b, "/courses", g2, NULL), 0);
+    put(a, "/courses", g2, "after", 0);
+    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), "after"), 1);
+    ck_assert(memcmp(v1->data, "before", 6) == 0); /* still readable while lent */
+    cache_value_release(v1);
+    cache_close(a);
+    cache_close(b);
+}
+END_TEST
+
+/* The near copy is served only while Redis holds the entry with the same
+ * stamp: deleted (by an operator, another process's clear, eviction) or
+ * replaced there, it is a miss here too. */
+START_TEST(redis_near_copy_follows_the_entry_in_redis)
+{
+    struct ns ns;
+    ns_init(&ns, 1);
+    struct cache *a = ns_open(&ns, "1M", "60");
+    struct cache *b = ns_open(&ns, "1M", "60");
+    uint64_t g = gen_of(b, "catalog");
+    put(b, "k", g, "value", 0);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
+    char args[256];
+    snprintf(args, sizeof args, "UNLINK '%se:k'", ns.prefix);
+    redis_cli(args);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+
+    put(b, "k", g, "value", 0);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
+    struct error err = {0};
+    ck_assert_int_eq(a->driver->clear(a, &err), 0);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+    cache_close(a);
+    cache_close(b);
+}
+END_TEST
+
+/* An outage epoch bump (here made by hand, as a process that lost Redis
+ * makes it) makes the near copy a miss at once, and for good. */
+START_TEST(redis_near_copy_misses_after_an_epoch_bump)
+{
+    struct ns ns;
+    ns_init(&ns, 1);
+    struct cache *b = ns_open(&ns, "1M", "60");
+    uint64_t g = gen_of(b, "catalog");
+    put(b, "k", g, "value", 0);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
+    char args[256];
+    snprintf(args, sizeof args, "INCR '%sepoch'", ns.prefix);
+    redis_cli(args);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+    put(b, "k", g, "computed across the bump", 0); /* refused */
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+    put(b, "k", gen_of(b, "catalog"), "new epoch", 0);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "new epoch"), 1);
+    cache_close(b);
+}
+END_TEST
+
+/* cache.local_max_bytes bounds the near copies: past it the coldest go
+ * (the next hit fetches the body again: other bytes), and 0 keeps none. */
+START_TEST(redis_near_bound_evicts)
+{
+    struct ns ns;
+    ns_init(&ns, 1);
+    struct cache *c = ns_open_with(&ns, "1M", "60", "cache.local_max_bytes=4K");
+    char value[1001];
+    memset(value, 'x', 1000);
+    value[1000] = '\0';
+    put(c, "k0", 1, value, 0);
+    struct cache_value *v1 = shared_hit(c, "k0", 1, value);
+    struct cache_value *v2 = shared_hit(c, "k0", 1, value);
+    ck_assert_ptr_eq(v1->data, v2->data);
+    cache_value_release(v2);
+    char key[16];
+    for (int i = 1; i <= 8; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        put(c, key, 1, value, 0);
+    }
+    v2 = shared_hit(c, "k0", 1, value); /* evicted near: fetched from Redis */
+    ck_assert_ptr_ne(v1->data, v2->data);
+    cache_value_release(v1);
+    cache_value_release(v2);
+    cache_close(c);
+
+    struct cache *off = ns_open_with(&ns, "1M", "60", "cache.local_max_bytes=0");
+    v1 = shared_hit(off, "k0", 1, value);
+    v2 = shared_hit(off, "k0", 1, value);
+    ck_assert_ptr_ne(v1->data, v2->data);
+    cache_value_release(v1);
+    cache_value_release(v2);
+    cache_close(off);
+}
+END_TEST
+
+/* Threads hitting, storing and evicting near copies at once (one handle,
+ * room for about three entries); every holder reads whole bytes.  Run
+ * under ASan (CATALOGD_SANITIZE=ON) a race that frees under a reader
+ * fails. */
+struct near_arg {
+    struct cache *c;
+    int id;
+};
+
+static void *near_worker(void *p)
+{
+    struct near_arg *a = p;
+    char key[32], val[600];
+    for (int i = 0; i < 400; i++) {
+        snprintf(key, sizeof key, "k%d", i % 8);
+        int n = (i % 8) + 1;
+        memset(val, 'a' + n, 500);
+        struct error err = {0};
+        if (i % 3 == a->id % 3)
+            ck_assert_msg(a->c->driver->set(a->c, key, 1, val, 500, 0, &err) == 0, "%s",
+                          err.message);
+        struct cache_value *v = NULL;
+        int rc = a->c->driver->get_shared(a->c, key, 1, &v, &err);
+        ck_assert_msg(rc >= 0, "%s", err.message);
+        if (rc == 1) {
+            ck_assert_uint_eq(v->len, 500);
+            for (size_t j = 0; j < v->len; j++)
+                ck_assert_int_eq(v->data[j], 'a' + n);
+            cache_value_release(v);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(redis_near_concurrent_hits_and_evictions)
+{
+    struct ns ns;
+    ns_init(&ns, 1);
+    struct cache *c = ns_open_with(&ns, "1M", "60", "cache.local_max_bytes=2K");
+    pthread_t th[4];
+    struct near_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct near_arg){c, i};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, near_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    struct cache_stats st;
+    c->driver->stats(c, &st);
+    ck_assert_uint_gt(st.hits, 0);
+    cache_close(c);
+}
+END_TEST
+
 /* ---- outages (redis, with the fixture's control script) ---- */
 
 static void redis_ctl(const char *what)
@@ -534,6 +741,16 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, health_ok, 0, n_targets);
     tcase_add_loop_test(tc, too_large_is_not_stored, 0, n_targets);
     suite_add_tcase(s, tc);
+    if (n_targets > 1) {
+        TCase *near = tcase_create("redis_near");
+        tcase_set_timeout(near, 120);
+        tcase_add_test(near, redis_near_copy_misses_after_a_write_elsewhere);
+        tcase_add_test(near, redis_near_copy_follows_the_entry_in_redis);
+        tcase_add_test(near, redis_near_copy_misses_after_an_epoch_bump);
+        tcase_add_test(near, redis_near_bound_evicts);
+        tcase_add_test(near, redis_near_concurrent_hits_and_evictions);
+        suite_add_tcase(s, near);
+    }
     if (n_targets > 1 && getenv("CATALOGD_TEST_REDIS_CTL") != NULL) {
         TCase *out = tcase_create("redis_outages");
         tcase_set_timeout(out, 120);

@@ -1,16 +1,15 @@
 /*
- * memory - the in-process response cache: a hash table with an LRU list,
- * bounded by cache.max_bytes (keys, values and per-entry overhead counted),
+ * memory - the in-process response cache: the bounded LRU table of
+ * lru.c (cache.max_bytes: keys, values and per-entry overhead counted),
  * entries expiring after a TTL and stamped with the generation they were
- * computed at.  One mutex guards the table: lookups are short, so holding
- * it is cheaper than finer locking would be.
+ * computed at.
  *
- * Entries are immutable once stored and reference-counted: the table holds
- * one reference, and get_shared hands out another (struct cache_value), so
- * a hit is served straight from the entry without a copy.  An entry
- * dropped from the table (evicted, replaced, expired, cleared) is freed
- * when its last holder releases it; until then its bytes are no longer
- * counted in cache.max_bytes (they are a response being sent).
+ * Entries are immutable once stored and reference-counted (lru.h): the
+ * table holds one reference, and get_shared hands out another (struct
+ * cache_value), so a hit is served straight from the entry without a copy.
+ * An entry dropped from the table (evicted, replaced, expired, cleared) is
+ * freed when its last holder releases it; until then its bytes are no
+ * longer counted in cache.max_bytes (they are a response being sent).
  *
  * Generation counters must be seen by every process serving the same
  * catalog the moment a write commits (design.md, "Cache by generation").
@@ -23,6 +22,7 @@
  * handle alone: correct for one process, not shared with others.
  */
 #include "cache.h"
+#include "cache/lru.h"
 
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -49,27 +49,10 @@ struct gen_slot {
 
 _Static_assert(sizeof(struct gen_slot) == 64, "generation slots are 64 bytes on disk");
 
-struct mem_entry {
-    struct cache_value pub;        /* what get_shared hands out; data points into data[] */
-    atomic_uint refs;              /* the table's (while linked) and each holder's */
-    struct mem_entry *hnext;       /* hash chain */
-    struct mem_entry *prev, *next; /* LRU list, most recent first */
-    uint64_t hash;
-    uint64_t generation;
-    int64_t expires_ms;
-    size_t klen, vlen, charge;
-    char data[]; /* key, NUL, value */
-};
-
 struct mem_cache {
     struct cache base; /* first: the handle callers hold */
-    pthread_mutex_t mu;
-    struct mem_entry **buckets;
-    size_t nbuckets;
-    struct mem_entry *head, *tail;
-    size_t max_bytes, bytes, entries;
+    struct lru *lru;   /* the entries */
     unsigned default_ttl;
-    uint64_t hits, misses, evictions;
 
     pthread_mutex_t gen_mu; /* guards slot claiming, not the counters */
     int gen_fd;             /* -1 when in-process */
@@ -86,132 +69,6 @@ struct mem_cache {
 static struct mem_cache *of(struct cache *c)
 {
     return (struct mem_cache *)c;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t hash_key(const char *key, size_t len)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
-static void entry_unref(struct mem_entry *e)
-{
-    /* acq_rel: the last holder must see every other holder's reads done
-     * before it frees. */
-    if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
-        free(e);
-}
-
-static void value_release(struct cache_value *v)
-{
-    /* pub is the first member: the value is the entry. */
-    entry_unref((struct mem_entry *)(void *)v);
-}
-
-/* ---- table and LRU (callers hold mu) ---- */
-
-static void lru_unlink(struct mem_cache *m, struct mem_entry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        m->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        m->tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void lru_push_front(struct mem_cache *m, struct mem_entry *e)
-{
-    e->prev = NULL;
-    e->next = m->head;
-    if (m->head)
-        m->head->prev = e;
-    m->head = e;
-    if (m->tail == NULL)
-        m->tail = e;
-}
-
-static struct mem_entry **find_slot(struct mem_cache *m, const char *key, size_t klen,
-                                    uint64_t hash)
-{
-    struct mem_entry **pp = &m->buckets[hash % m->nbuckets];
-    while (*pp != NULL) {
-        struct mem_entry *e = *pp;
-        if (e->hash == hash && e->klen == klen && memcmp(e->data, key, klen) == 0)
-            return pp;
-        pp = &e->hnext;
-    }
-    return pp;
-}
-
-/* Unlinks the entry *pp points at from chain and list, and drops the
- * table's reference (freeing it unless a holder still has it). */
-static void remove_at(struct mem_cache *m, struct mem_entry **pp)
-{
-    struct mem_entry *e = *pp;
-    *pp = e->hnext;
-    lru_unlink(m, e);
-    m->bytes -= e->charge;
-    m->entries--;
-    entry_unref(e);
-}
-
-static void evict_lru(struct mem_cache *m)
-{
-    struct mem_entry *victim = m->tail;
-    remove_at(m, find_slot(m, victim->data, victim->klen, victim->hash));
-    m->evictions++;
-}
-
-/* Doubles the table when chains grow long; on allocation failure keeps
- * the old table, which stays correct, only slower. */
-static void maybe_grow(struct mem_cache *m)
-{
-    if (m->entries <= m->nbuckets)
-        return;
-    size_t n = m->nbuckets * 2;
-    struct mem_entry **b = calloc(n, sizeof *b);
-    if (b == NULL)
-        return;
-    for (size_t i = 0; i < m->nbuckets; i++) {
-        struct mem_entry *e = m->buckets[i];
-        while (e != NULL) {
-            struct mem_entry *next = e->hnext;
-            e->hnext = b[e->hash % n];
-            b[e->hash % n] = e;
-            e = next;
-        }
-    }
-    free(m->buckets);
-    m->buckets = b;
-    m->nbuckets = n;
-}
-
-static void free_all(struct mem_cache *m)
-{
-    struct mem_entry *e = m->head;
-    while (e != NULL) {
-        struct mem_entry *next = e->next;
-        entry_unref(e);
-        e = next;
-    }
-    memset(m->buckets, 0, m->nbuckets * sizeof *m->buckets);
-    m->head = m->tail = NULL;
-    m->bytes = m->entries = 0;
 }
 
 /* ---- generations ---- */
@@ -314,16 +171,13 @@ static int mem_open(const struct config *config, struct cache **out, struct erro
     *out = NULL;
     if (m == NULL)
         return error_set(err, ERR_INTERNAL, "out of memory");
-    m->nbuckets = 64;
-    m->buckets = calloc(m->nbuckets, sizeof *m->buckets);
-    if (m->buckets == NULL) {
+    m->lru = lru_new((size_t)config_int(config, "cache.max_bytes"));
+    if (m->lru == NULL) {
         free(m);
         return error_set(err, ERR_INTERNAL, "out of memory");
     }
     m->base.driver = &cache_memory_driver;
-    m->max_bytes = (size_t)config_int(config, "cache.max_bytes");
     m->default_ttl = (unsigned)config_int(config, "cache.ttl");
-    pthread_mutex_init(&m->mu, NULL);
     pthread_mutex_init(&m->gen_mu, NULL);
     open_generation_file(m, config_get(config, "store.path"));
     *out = &m->base;
@@ -333,61 +187,31 @@ static int mem_open(const struct config *config, struct cache **out, struct erro
 static void mem_close(struct cache *c)
 {
     struct mem_cache *m = of(c);
-    free_all(m);
-    free(m->buckets);
+    lru_free(m->lru);
     if (m->gen_fd >= 0) {
         munmap(m->slots, GEN_SLOTS * sizeof(struct gen_slot));
         close(m->gen_fd);
     }
-    pthread_mutex_destroy(&m->mu);
     pthread_mutex_destroy(&m->gen_mu);
     free(m);
 }
 
-/* The live entry for key at generation, moved to the front of the LRU list,
- * or NULL (a miss, counted).  Drops a stale entry found on the way.  The
- * caller holds mu. */
-static struct mem_entry *find_live(struct mem_cache *m, const char *key, uint64_t generation)
-{
-    size_t klen = strlen(key);
-    struct mem_entry **pp = find_slot(m, key, klen, hash_key(key, klen));
-    struct mem_entry *e = *pp;
-    if (e != NULL && (e->generation != generation || now_ms() >= e->expires_ms)) {
-        /* Never valid again: generations only grow and time only passes. */
-        remove_at(m, pp);
-        e = NULL;
-    }
-    if (e == NULL) {
-        m->misses++;
-        return NULL;
-    }
-    if (m->head != e) {
-        lru_unlink(m, e);
-        lru_push_front(m, e);
-    }
-    m->hits++;
-    return e;
-}
-
+/* Entries are stamped (generation, 0): the second stamp is Redis' epoch in
+ * the near cache, which the memory driver has no need of. */
 static int mem_get(struct cache *c, const char *key, uint64_t generation, char **value, size_t *len,
                    struct error *err)
 {
-    struct mem_cache *m = of(c);
     *value = NULL;
     *len = 0;
-    pthread_mutex_lock(&m->mu);
-    struct mem_entry *e = find_live(m, key, generation);
-    if (e != NULL)
-        atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&m->mu);
-    if (e == NULL)
+    struct cache_value *v = lru_get(of(c)->lru, key, generation, 0);
+    if (v == NULL)
         return 0;
     /* Copied outside the lock: the reference keeps the bytes. */
-    char *copy = malloc(e->vlen ? e->vlen : 1);
+    char *copy = malloc(v->len ? v->len : 1);
     if (copy != NULL)
-        memcpy(copy, e->pub.data, e->vlen);
-    size_t n = e->vlen;
-    entry_unref(e);
+        memcpy(copy, v->data, v->len);
+    size_t n = v->len;
+    cache_value_release(v);
     if (copy == NULL)
         return error_set(err, ERR_INTERNAL, "out of memory");
     *value = copy;
@@ -399,57 +223,16 @@ static int mem_get_shared(struct cache *c, const char *key, uint64_t generation,
                           struct cache_value **value, struct error *err)
 {
     (void)err;
-    struct mem_cache *m = of(c);
-    pthread_mutex_lock(&m->mu);
-    struct mem_entry *e = find_live(m, key, generation);
-    if (e != NULL)
-        atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&m->mu);
-    *value = e != NULL ? &e->pub : NULL;
-    return e != NULL;
+    *value = lru_get(of(c)->lru, key, generation, 0);
+    return *value != NULL;
 }
 
 static int mem_set(struct cache *c, const char *key, uint64_t generation, const char *value,
                    size_t len, unsigned ttl_seconds, struct error *err)
 {
     struct mem_cache *m = of(c);
-    size_t klen = strlen(key);
-    size_t charge = sizeof(struct mem_entry) + klen + 1 + len;
-    if (charge > m->max_bytes || charge < len)
-        return 0;
-    struct mem_entry *e = malloc(charge);
-    if (e == NULL)
-        return error_set(err, ERR_INTERNAL, "out of memory");
-    memset(e, 0, sizeof *e);
-    e->hash = hash_key(key, klen);
-    e->generation = generation;
-    e->expires_ms = now_ms() + 1000 * (int64_t)(ttl_seconds ? ttl_seconds : m->default_ttl);
-    e->klen = klen;
-    e->vlen = len;
-    e->charge = charge;
-    memcpy(e->data, key, klen + 1);
-    if (len)
-        memcpy(e->data + klen + 1, value, len);
-    e->pub.data = e->data + klen + 1;
-    e->pub.len = len;
-    e->pub.release = value_release;
-    atomic_init(&e->refs, 1); /* the table's */
-
-    pthread_mutex_lock(&m->mu);
-    struct mem_entry **pp = find_slot(m, key, klen, e->hash);
-    if (*pp != NULL)
-        remove_at(m, pp);
-    while (m->bytes + charge > m->max_bytes && m->tail != NULL)
-        evict_lru(m);
-    pp = &m->buckets[e->hash % m->nbuckets];
-    e->hnext = *pp;
-    *pp = e;
-    lru_push_front(m, e);
-    m->bytes += charge;
-    m->entries++;
-    maybe_grow(m);
-    pthread_mutex_unlock(&m->mu);
-    return 0;
+    int64_t expires = lru_now_ms() + 1000 * (int64_t)(ttl_seconds ? ttl_seconds : m->default_ttl);
+    return lru_put(m->lru, key, generation, 0, expires, value, len, NULL, err);
 }
 
 static int mem_generation(struct cache *c, const char *name, uint64_t *out, struct error *err)
@@ -475,23 +258,13 @@ static int mem_bump(struct cache *c, const char *name, uint64_t *out, struct err
 static int mem_clear(struct cache *c, struct error *err)
 {
     (void)err;
-    struct mem_cache *m = of(c);
-    pthread_mutex_lock(&m->mu);
-    free_all(m);
-    pthread_mutex_unlock(&m->mu);
+    lru_clear(of(c)->lru);
     return 0;
 }
 
 static void mem_stats(struct cache *c, struct cache_stats *out)
 {
-    struct mem_cache *m = of(c);
-    pthread_mutex_lock(&m->mu);
-    out->hits = m->hits;
-    out->misses = m->misses;
-    out->evictions = m->evictions;
-    out->bytes = m->bytes;
-    out->entries = m->entries;
-    pthread_mutex_unlock(&m->mu);
+    lru_stats(of(c)->lru, out);
 }
 
 static int mem_health(struct cache *c, struct error *err)

@@ -19,6 +19,20 @@
  * Consequently generation() alone may lag a bump made by another process
  * until this thread's next get(); a hit never does.
  *
+ * Near cache.  Each handle keeps copies of the entries it read or wrote in
+ * an lru.h table (cache.local_max_bytes; 0 keeps none), stamped (epoch,
+ * generation) as in Redis.  A lookup that finds a copy with the stamp it
+ * expects pipelines the same MGET without the entry and GETRANGE of the
+ * entry's stamp: one round trip, no body.  The copy is served when the
+ * MGET finds nothing moved (as above) and Redis still holds the entry with
+ * that very stamp, so an entry deleted, expired or evicted there is not
+ * served from here either; otherwise it is a miss like any other.  A
+ * lookup without a copy does the MGET with the entry and keeps the body.
+ * Either way a hit lends the copy (get_shared): the body is copied once,
+ * out of the hiredis reply, not once per hit.  The table knows nothing of
+ * the transport, so redis-cluster can put the same one in front of its
+ * nodes.
+ *
  * Outages.  While Redis cannot be reached, bumps are lost, so entries
  * cached before or during an outage may be stale afterwards.  Every
  * failure to reach Redis (and every failed bump) increments the handle's
@@ -40,6 +54,7 @@
  * next call reconnects.
  */
 #include "cache.h"
+#include "cache/lru.h"
 
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -104,6 +119,11 @@ struct redis_cache {
     struct timeval connect_tv, command_tv;
     size_t max_bytes;
     unsigned default_ttl;
+    /* The near cache: entries this process read or wrote, stamped (epoch,
+     * generation); holds nothing when cache.local_max_bytes is 0 (near_on
+     * false), and still makes the one copy a hit is lent from. */
+    struct lru *near;
+    bool near_on;
 
     pthread_key_t key;
     pthread_mutex_t mu; /* guards conns */
@@ -479,28 +499,21 @@ static struct gen_view *view_find(struct conn *c, const char *name)
     return NULL;
 }
 
-/* MGET epoch, every counter in view and, when entry_key is given, the
- * entry.  With validate (get), *stale tells whether a consulted counter had
- * moved or was poisoned, and the whole view is refreshed; without (a
- * generation() that needs a new counter), counters already handed out keep
- * the value given, for the coming get() to check.  Returns the reply
- * (caller frees) or NULL with err set. */
-static redisReply *read_view(struct redis_cache *r, struct conn *c, const struct keybuf *entry_key,
-                             bool validate, bool *stale, struct error *err)
+/* The MGET of the epoch, every counter in view and, when entry_key is
+ * given, the entry: fills argv and lens (VIEW_MAX + 3 slots) and keys
+ * (VIEW_MAX + 1, malloc'd, freed by view_keys_free also on error).  Returns
+ * argc, or -1 with err set. */
+static int view_command(struct redis_cache *r, struct conn *c, const struct keybuf *entry_key,
+                        const char **argv, size_t *lens, struct keybuf *keys, struct error *err)
 {
-    const char *argv[VIEW_MAX + 3];
-    size_t lens[VIEW_MAX + 3];
-    struct keybuf keys[VIEW_MAX + 1] = {{0}};
     int argc = 0;
-    redisReply *rep = NULL;
-    *stale = false;
     argv[argc] = "MGET";
     lens[argc++] = 4;
     size_t nkeys = c->n_gens + 1;
     for (size_t i = 0; i < nkeys; i++) {
         if (make_key(r, i == 0 ? "epoch" : "gen:", i == 0 ? "" : c->gens[i - 1].name, &keys[i],
                      err) != 0)
-            goto out;
+            return -1;
         argv[argc] = keys[i].data;
         lens[argc++] = keys[i].len;
     }
@@ -508,17 +521,29 @@ static redisReply *read_view(struct redis_cache *r, struct conn *c, const struct
         argv[argc] = entry_key->data;
         lens[argc++] = entry_key->len;
     }
-    rep = run(r, c, argc, argv, lens, err);
-    if (rep == NULL)
-        goto out;
+    return argc;
+}
+
+static void view_keys_free(struct keybuf *keys)
+{
+    for (size_t i = 0; i < VIEW_MAX + 1; i++)
+        free(keys[i].data);
+}
+
+/* Takes in the reply to view_command's MGET (argc arguments).  With
+ * validate (a lookup), *stale tells whether the epoch or a consulted
+ * counter had moved or the counter was poisoned, and the whole view is
+ * refreshed; without (a generation() that needs a new counter), counters
+ * already handed out keep the value given, for the coming lookup to check.
+ * Returns 0, or -1 with err set (an unexpected reply). */
+static int view_apply(struct redis_cache *r, struct conn *c, const redisReply *rep, int argc,
+                      bool validate, bool *stale, struct error *err)
+{
     uint64_t epoch;
+    *stale = false;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)argc - 1 ||
-        counter_of(rep->element[0], &epoch) != 0) {
-        error_set(err, ERR_INTERNAL, "redis %s:%d: unexpected MGET reply", r->host, r->port);
-        freeReplyObject(rep);
-        rep = NULL;
-        goto out;
-    }
+        counter_of(rep->element[0], &epoch) != 0)
+        return error_set(err, ERR_INTERNAL, "redis %s:%d: unexpected MGET reply", r->host, r->port);
     if (c->epoch_known && c->epoch != epoch)
         *stale = true;
     c->epoch = epoch;
@@ -539,10 +564,86 @@ static redisReply *read_view(struct redis_cache *r, struct conn *c, const struct
         g->value = v;
         g->known = true;
     }
-out:
-    for (size_t i = 0; i < nkeys; i++)
-        free(keys[i].data);
+    return 0;
+}
+
+/* MGET epoch, every counter in view and, when entry_key is given, the entry
+ * (view_command), taken in by view_apply.  Returns the reply (caller frees;
+ * the entry is its last element) or NULL with err set. */
+static redisReply *read_view(struct redis_cache *r, struct conn *c, const struct keybuf *entry_key,
+                             bool validate, bool *stale, struct error *err)
+{
+    const char *argv[VIEW_MAX + 3];
+    size_t lens[VIEW_MAX + 3];
+    struct keybuf keys[VIEW_MAX + 1] = {{0}};
+    redisReply *rep = NULL;
+    *stale = false;
+    int argc = view_command(r, c, entry_key, argv, lens, keys, err);
+    if (argc >= 0)
+        rep = run(r, c, argc, argv, lens, err);
+    view_keys_free(keys);
+    if (rep != NULL && view_apply(r, c, rep, argc, validate, stale, err) != 0) {
+        freeReplyObject(rep);
+        rep = NULL;
+    }
     return rep;
+}
+
+/* Whether this thread's near copy of the entry at entry_key, stamped
+ * (epoch, generation), may be served: one round trip that pipelines the
+ * view's MGET (without the entry) and GETRANGE of the entry's 16-byte stamp.
+ * Yes when no consulted counter and not the epoch has moved (as for any
+ * hit) and Redis still holds the entry with that very stamp, so that an
+ * entry deleted, expired or evicted in Redis is not served from here
+ * either.  Returns 1 (serve it), 0 (a miss; *stale as view_apply's), or -1
+ * with err set. */
+static int near_valid(struct redis_cache *r, struct conn *c, const struct keybuf *entry_key,
+                      uint64_t epoch, uint64_t generation, bool *stale, struct error *err)
+{
+    const char *argv[VIEW_MAX + 3];
+    size_t lens[VIEW_MAX + 3];
+    struct keybuf keys[VIEW_MAX + 1] = {{0}};
+    *stale = false;
+    int argc = view_command(r, c, NULL, argv, lens, keys, err);
+    if (argc < 0) {
+        view_keys_free(keys);
+        return -1;
+    }
+    const char *range[4] = {"GETRANGE", entry_key->data, "0", "15"};
+    size_t range_lens[4] = {8, entry_key->len, 1, 2};
+    int ok = redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK &&
+             redisAppendCommandArgv(c->ctx, 4, range, range_lens) == REDIS_OK;
+    view_keys_free(keys);
+    redisReply *view = NULL, *stamp = NULL;
+    void *reply;
+    if (ok && redisGetReply(c->ctx, &reply) == REDIS_OK) {
+        view = reply;
+        if (redisGetReply(c->ctx, &reply) == REDIS_OK)
+            stamp = reply;
+    }
+    int rc;
+    if (view == NULL || stamp == NULL) {
+        /* Both replies or neither: the connection is out of step now. */
+        rc = error_set(err, ERR_UNAVAILABLE, "redis %s:%d: %s", r->host, r->port,
+                       c->ctx->errstr[0] ? c->ctx->errstr : "no reply");
+        conn_drop(r, c);
+    } else if (view->type == REDIS_REPLY_ERROR || stamp->type == REDIS_REPLY_ERROR) {
+        rc = error_set(err, ERR_UNAVAILABLE, "redis %s:%d: %s", r->host, r->port,
+                       view->type == REDIS_REPLY_ERROR ? view->str : stamp->str);
+    } else if (view_apply(r, c, view, argc, true, stale, err) != 0) {
+        rc = -1;
+    } else {
+        unsigned char want[STAMP_BYTES];
+        put_be64(want, epoch);
+        put_be64(want + 8, generation);
+        rc = !*stale && c->epoch == epoch && stamp->type == REDIS_REPLY_STRING &&
+             stamp->len == STAMP_BYTES && memcmp(stamp->str, want, STAMP_BYTES) == 0;
+    }
+    if (view != NULL)
+        freeReplyObject(view);
+    if (stamp != NULL)
+        freeReplyObject(stamp);
+    return rc;
 }
 
 static int check_name(const char *name, struct error *err)
@@ -558,6 +659,7 @@ static int check_name(const char *name, struct error *err)
 
 static void rc_free(struct redis_cache *r)
 {
+    lru_free(r->near);
     free(r->user);
     free(r->password);
     free(r->prefix);
@@ -590,6 +692,13 @@ static int rc_open(const struct config *config, struct cache **out, struct error
     r->command_tv = tv_of_ms(config_int(config, "cache.command_timeout"));
     r->max_bytes = (size_t)config_int(config, "cache.max_bytes");
     r->default_ttl = (unsigned)config_int(config, "cache.ttl");
+    size_t local_max = (size_t)config_int(config, "cache.local_max_bytes");
+    r->near = lru_new(local_max);
+    r->near_on = local_max > 0;
+    if (r->near == NULL) {
+        error_set(err, ERR_INTERNAL, "out of memory");
+        goto fail;
+    }
     atomic_init(&r->backoff_ms, BACKOFF_MIN_MS);
     if (pthread_key_create(&r->key, conn_destroy) != 0) {
         error_set(err, ERR_INTERNAL, "pthread_key_create failed");
@@ -620,12 +729,14 @@ static void rc_close(struct cache *cache)
     rc_free(r);
 }
 
-static int rc_get(struct cache *cache, const char *key, uint64_t generation, char **value,
-                  size_t *len, struct error *err)
+/* A hit hands out the near copy (lru.h): the one this thread's lookup just
+ * validated, or one made from the entry the MGET brought, kept for the
+ * next lookups when cache.local_max_bytes allows. */
+static int rc_get_shared(struct cache *cache, const char *key, uint64_t generation,
+                         struct cache_value **value, struct error *err)
 {
     struct redis_cache *r = of(cache);
     *value = NULL;
-    *len = 0;
     struct conn *c = prepare(r, err);
     if (c == NULL)
         return -1;
@@ -633,32 +744,71 @@ static int rc_get(struct cache *cache, const char *key, uint64_t generation, cha
     if (make_key(r, "e:", key, &ek, err) != 0)
         return -1;
     bool stale;
+    int rc = 0;
+    struct cache_value *near = NULL;
+    /* Only with the epoch known: a view reset by an outage must first be
+     * read again, and the full lookup below does that. */
+    if (r->near_on && c->epoch_known)
+        near = lru_get(r->near, key, c->epoch, generation);
+    if (near != NULL) {
+        rc = near_valid(r, c, &ek, c->epoch, generation, &stale, err);
+        free(ek.data);
+        if (rc == 1) {
+            *value = near;
+        } else {
+            cache_value_release(near);
+            if (rc < 0)
+                return -1;
+            if (stale) {
+                c->refuse_set = true;
+                c->refused_gen = generation;
+            }
+        }
+        atomic_fetch_add(rc == 1 ? &r->hits : &r->misses, 1);
+        return rc;
+    }
     redisReply *rep = read_view(r, c, &ek, true, &stale, err);
     free(ek.data);
     if (rep == NULL)
         return -1;
     const redisReply *e = rep->element[rep->elements - 1];
-    int rc = 0;
     if (stale) {
         c->refuse_set = true;
         c->refused_gen = generation;
     } else if (e->type == REDIS_REPLY_STRING && e->len >= STAMP_BYTES &&
                get_be64((const unsigned char *)e->str) == c->epoch &&
                get_be64((const unsigned char *)e->str + 8) == generation) {
-        size_t n = e->len - STAMP_BYTES;
-        char *copy = malloc(n ? n : 1);
-        if (copy == NULL) {
-            rc = error_set(err, ERR_INTERNAL, "out of memory");
-        } else {
-            memcpy(copy, e->str + STAMP_BYTES, n);
-            *value = copy;
-            *len = n;
-            rc = 1;
-        }
+        /* The one copy of the body, kept near (when it fits) and lent out. */
+        int64_t expires = lru_now_ms() + 1000 * (int64_t)r->default_ttl;
+        rc = lru_put(r->near, key, c->epoch, generation, expires, e->str + STAMP_BYTES,
+                     e->len - STAMP_BYTES, value, err) == 0
+                 ? 1
+                 : -1;
     }
     freeReplyObject(rep);
     atomic_fetch_add(rc == 1 ? &r->hits : &r->misses, 1);
     return rc;
+}
+
+static int rc_get(struct cache *cache, const char *key, uint64_t generation, char **value,
+                  size_t *len, struct error *err)
+{
+    *value = NULL;
+    *len = 0;
+    struct cache_value *v;
+    int rc = rc_get_shared(cache, key, generation, &v, err);
+    if (rc != 1)
+        return rc;
+    char *copy = malloc(v->len ? v->len : 1);
+    if (copy != NULL)
+        memcpy(copy, v->data, v->len);
+    size_t n = v->len;
+    cache_value_release(v);
+    if (copy == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    *value = copy;
+    *len = n;
+    return 1;
 }
 
 static int rc_set(struct cache *cache, const char *key, uint64_t generation, const char *value,
@@ -718,6 +868,13 @@ static int rc_set(struct cache *cache, const char *key, uint64_t generation, con
              * elsewhere); nothing was written and the view is stale. */
             if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
                 conn_forget_view(c);
+            else if (r->near_on && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+                /* Stored: kept near as well, so that the next lookup here
+                 * need not bring the body back. */
+                rc = lru_put(r->near, key, c->epoch, generation,
+                             lru_now_ms() +
+                                 1000 * (int64_t)(ttl_seconds ? ttl_seconds : r->default_ttl),
+                             value, len, NULL, err);
             freeReplyObject(rep);
         }
     }
@@ -821,6 +978,7 @@ static char *entry_pattern(const struct redis_cache *r)
 static int rc_clear(struct cache *cache, struct error *err)
 {
     struct redis_cache *r = of(cache);
+    lru_clear(r->near); /* this process's copies go whether or not Redis answers */
     struct conn *c = prepare(r, err);
     if (c == NULL)
         return -1;
@@ -943,6 +1101,7 @@ const struct cache_driver cache_redis_driver = {
     .open = rc_open,
     .close = rc_close,
     .get = rc_get,
+    .get_shared = rc_get_shared,
     .set = rc_set,
     .generation = rc_generation,
     .bump = rc_bump,
