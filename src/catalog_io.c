@@ -5,8 +5,9 @@
  * further down the file and so that a bad line is found before anything
  * is written:
  *   1. read: every line is parsed and normalized once; only its canonical
- *      text (compact JSON) and its key are kept, grouped by kind, so memory
- *      grows with the file's size, never with the size of parsed trees;
+ *      text (compact JSON), its key and the keys it references are kept,
+ *      grouped by kind, so memory grows with the file's size, never with
+ *      the size of parsed trees;
  *   2. check: in dependency order, each reference must name a good record
  *      of this file or one already in the store (this is what lets
  *      skip_invalid drop a line and everything that depends on it without
@@ -174,6 +175,7 @@ struct record {
     size_t line;
     char *key;           /* owned */
     char *text;          /* canonical document as compact JSON; owned */
+    char *refs;          /* its references, for pass 2 (see refs_of); owned */
     size_t parent;       /* a run nested in a course: that course's index */
     bool uuid_given;     /* false: keep the stored uuid of an existing record */
     bool modified_given; /* false: an unchanged record keeps its stamp */
@@ -204,6 +206,7 @@ static void import_free(struct import *im)
         for (size_t i = 0; i < im->records[k].n; i++) {
             free(im->records[k].items[i].key);
             free(im->records[k].items[i].text);
+            free(im->records[k].items[i].refs);
         }
         free(im->records[k].items);
     }
@@ -260,6 +263,48 @@ static bool has_member(const json_t *input, const char *name)
     return value != NULL && !json_is_null(value);
 }
 
+/* The keys a record references, taken while its parsed document is at
+ * hand so that pass 2 need not parse its text again (that cost as much
+ * as the write pass's own parse): for each reference of `references`
+ * from kind, in that order, and each key in it, in array order, one byte
+ * (the reference's index + 1) then the key and its NUL; a 0 byte ends
+ * the list.  Returns a malloc'd list the caller owns, or NULL when out of
+ * memory. */
+static char *refs_of(enum entity_kind kind, const json_t *doc)
+{
+    size_t size = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        char *out = pass == 0 ? NULL : malloc(size), *at = out;
+        if (pass == 1 && out == NULL)
+            return NULL;
+        for (size_t i = 0; i < sizeof references / sizeof references[0]; i++) {
+            if (references[i].from != kind)
+                continue;
+            const json_t *value = json_object_get(doc, references[i].field);
+            size_t n = json_is_array(value) ? json_array_size(value) : 1;
+            for (size_t j = 0; j < n; j++) {
+                const json_t *item = json_is_array(value) ? json_array_get(value, j) : value;
+                const char *key = json_string_value(item);
+                if (key == NULL)
+                    continue;
+                size_t len = strlen(key);
+                if (pass == 0)
+                    size += len + 2;
+                else {
+                    *at++ = (char)(i + 1);
+                    memcpy(at, key, len + 1);
+                    at += len + 1;
+                }
+            }
+        }
+        if (pass == 1) {
+            *at = 0;
+            return out;
+        }
+    }
+    return NULL;
+}
+
 static int add_record(struct import *im, enum entity_kind kind, size_t line, const json_t *input,
                       const json_t *doc, size_t parent, size_t *index, struct error *err)
 {
@@ -279,9 +324,12 @@ static int add_record(struct import *im, enum entity_kind kind, size_t line, con
                        .modified_given = has_member(input, "modified")};
     r.key = strdup(key ? key : "");
     r.text = json_dumps(doc, JSON_COMPACT);
-    if (r.key == NULL || r.text == NULL || table_set(&im->keys, kind, r.key, list->n) != 0) {
+    r.refs = refs_of(kind, doc);
+    if (r.key == NULL || r.text == NULL || r.refs == NULL ||
+        table_set(&im->keys, kind, r.key, list->n) != 0) {
         free(r.key);
         free(r.text);
+        free(r.refs);
         return error_set(err, ERR_INTERNAL, "out of memory");
     }
     *index = list->n;
@@ -523,39 +571,22 @@ static int reference_exists(struct import *im, enum entity_kind kind, const char
 }
 
 /* Checks one record's references; a missing one sets cause. */
-static int check_record(struct import *im, enum entity_kind kind, const struct record *r,
-                        struct error *cause, struct error *err)
+static int check_record(struct import *im, const struct record *r, struct error *cause,
+                        struct error *err)
 {
-    json_error_t jerr;
-    json_t *doc = json_loads(r->text, 0, &jerr);
-    if (doc == NULL)
-        return error_set(err, ERR_INTERNAL, "re-reading line %zu: %s", r->line, jerr.text);
-    int rc = 0;
-    for (size_t i = 0; i < sizeof references / sizeof references[0] && rc == 0; i++) {
-        if (references[i].from != kind)
-            continue;
-        const json_t *value = json_object_get(doc, references[i].field);
-        size_t n = json_is_array(value) ? json_array_size(value) : 1;
-        for (size_t j = 0; j < n; j++) {
-            const json_t *item = json_is_array(value) ? json_array_get(value, j) : value;
-            const char *key = json_string_value(item);
-            bool exists;
-            if (key == NULL)
-                continue;
-            if (reference_exists(im, references[i].to, key, &exists, err) != 0) {
-                rc = -1;
-                break;
-            }
-            if (!exists) {
-                rc = error_set_field(cause, ERR_INVALID, references[i].field,
-                                     "no %s \"%s\" in this file or in the store",
-                                     kind_label(references[i].to), key);
-                break;
-            }
-        }
+    for (const char *at = r->refs; *at != 0;) {
+        const struct reference *ref = &references[(unsigned char)*at - 1];
+        const char *key = at + 1;
+        at = key + strlen(key) + 1;
+        bool exists;
+        if (reference_exists(im, ref->to, key, &exists, err) != 0)
+            return -1;
+        if (!exists)
+            return error_set_field(cause, ERR_INVALID, ref->field,
+                                   "no %s \"%s\" in this file or in the store", kind_label(ref->to),
+                                   key);
     }
-    json_decref(doc);
-    return rc;
+    return 0;
 }
 
 static int check_references(struct import *im, struct error *err)
@@ -572,7 +603,7 @@ static int check_references(struct import *im, struct error *err)
                 r->invalid = true;
                 continue;
             }
-            if (check_record(im, kind, r, &cause, err) == 0)
+            if (check_record(im, r, &cause, err) == 0)
                 continue;
             if (cause.code == ERR_NONE)
                 return -1;
