@@ -94,15 +94,45 @@ struct param {
     struct fts5_rank *rank; /* bound as catalogd_bm25's context when set */
 };
 
+/* The MATCH text of each phrase of an expression, in FTS5's order (the
+ * order of the text): keys for the IDF cache. */
+struct phrases {
+    char **keys; /* n, each owned */
+    size_t n;
+    bool failed; /* out of memory: no keys to trust */
+};
+
 struct sql {
     char *buf;
     size_t len, cap;
     struct param *params;
     size_t n_params, cap_params;
     bool oom;
-    struct fts5_rank *rank; /* FW_IDS_RANK's ranking context (not owned) */
-    bool ranked;            /* the text has catalogd_bm25 (words to match) */
+    struct fts5_rank *rank;  /* FW_IDS_RANK's ranking context (not owned) */
+    bool ranked;             /* the text has catalogd_bm25 (words to match) */
+    struct phrases *phrases; /* when set, fts_expr records its phrases */
 };
+
+static void phrases_add(struct phrases *p, const char *text, size_t len)
+{
+    char **keys = p->failed ? NULL : realloc(p->keys, (p->n + 1) * sizeof *keys);
+    char *key = keys ? strndup(text, len) : NULL;
+    if (keys != NULL)
+        p->keys = keys;
+    if (key == NULL) {
+        p->failed = true;
+        return;
+    }
+    p->keys[p->n++] = key;
+}
+
+static void phrases_free(struct phrases *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->keys[i]);
+    free(p->keys);
+    memset(p, 0, sizeof *p);
+}
 
 static void sql_add(struct sql *s, const char *text)
 {
@@ -272,6 +302,7 @@ static void fts_expr(struct sql *s, const struct search_node *node)
     case SEARCH_TERM:
     case SEARCH_PHRASE: {
         const char *col = column_of(node->field);
+        size_t at = s->len;
         if (col) {
             sql_add(s, "{");
             sql_add(s, col);
@@ -280,6 +311,8 @@ static void fts_expr(struct sql *s, const struct search_node *node)
         fts_quote(s, node->text ? node->text : "");
         if (node->prefix)
             sql_add(s, "*");
+        if (s->phrases != NULL && !s->oom)
+            phrases_add(s->phrases, s->buf + at, s->len - at);
         return;
     }
     case SEARCH_OR:
@@ -393,7 +426,7 @@ static int from_where(struct sql *s, const struct search_request *rq, enum from_
     }
 
     /* One MATCH for every part FTS5 can say, so bm25 sees all the words. */
-    struct sql expr = {0};
+    struct sql expr = {.phrases = mode == FW_IDS_RANK ? s->phrases : NULL};
     size_t n_pos = 0;
     sql_add(&expr, "((");
     for (size_t i = 0; i < n_kids; i++)
@@ -582,7 +615,7 @@ static int run_hits(sqlite3 *db, const struct search_request *rq, json_t *hits, 
  * *ranked says whether the rows went through catalogd_bm25 (not when
  * nothing positive is left for MATCH: then the rows are only ids). */
 static int match_stmt(sqlite3 *db, const struct search_request *rq, struct fts5_rank *rank,
-                      sqlite3_stmt **st, bool *ranked, struct error *err)
+                      struct phrases *phrases, sqlite3_stmt **st, bool *ranked, struct error *err)
 {
     const struct search_node *root = rq->query;
     *st = NULL;
@@ -591,7 +624,7 @@ static int match_stmt(sqlite3 *db, const struct search_request *rq, struct fts5_
         return 0;
     /* from_where without any document filter: the text part only. */
     struct search_request text = {.query = root};
-    struct sql s = {.rank = rank};
+    struct sql s = {.rank = rank, .phrases = phrases};
     int rc = from_where(&s, &text, rank ? FW_IDS_RANK : FW_IDS, err);
     if (rc == 0)
         rc = sql_prepare(db, &s, st, err);
@@ -871,7 +904,53 @@ struct rank_walk {
     const struct meta_entry *d; /* the match being scored */
     sqlite3_int64 id;           /* its id */
     sqlite3_int64 n_rows;       /* rows the MATCH returned (with rank.no_idf) */
+    struct fts5 *fx;            /* its IDF cache, for meta's generation */
+    struct phrases phrases;     /* the MATCH's phrases, the cache's keys */
 };
+
+/* The cached IDF of phrase i (of n: the statement must have the phrases
+ * the walk's keys name), for the copy's generation. */
+static bool walk_idf_get(struct fts5_rank *rank, int i, int n, double *idf)
+{
+    struct rank_walk *w = (struct rank_walk *)rank;
+    bool found = false;
+    if (w->fx == NULL || w->phrases.failed || (size_t)n != w->phrases.n)
+        return false;
+    pthread_mutex_lock(&w->fx->idf_lock);
+    for (size_t k = 0; w->fx->idf_gen == w->m->generation && k < w->fx->n_idf && !found; k++)
+        if (strcmp(w->fx->idf[k].key, w->phrases.keys[i]) == 0) {
+            *idf = w->fx->idf[k].idf;
+            found = true;
+        }
+    pthread_mutex_unlock(&w->fx->idf_lock);
+    return found;
+}
+
+#define IDF_CACHE_MAX 512
+
+/* Keeps phrase i's IDF for the copy's generation (dropping every entry
+ * of another generation, or all when full); a failed allocation only
+ * loses the entry. */
+static void walk_idf_put(struct fts5_rank *rank, int i, int n, double idf)
+{
+    struct rank_walk *w = (struct rank_walk *)rank;
+    struct fts5 *fx = w->fx;
+    if (fx == NULL || w->phrases.failed || (size_t)n != w->phrases.n)
+        return;
+    pthread_mutex_lock(&fx->idf_lock);
+    if (fx->idf_gen != w->m->generation || fx->n_idf == IDF_CACHE_MAX) {
+        for (size_t k = 0; k < fx->n_idf; k++)
+            free(fx->idf[k].key);
+        fx->n_idf = 0;
+        fx->idf_gen = w->m->generation;
+    }
+    if (fx->idf == NULL)
+        fx->idf = malloc(IDF_CACHE_MAX * sizeof *fx->idf);
+    char *key = fx->idf ? strdup(w->phrases.keys[i]) : NULL;
+    if (key != NULL)
+        fx->idf[fx->n_idf++] = (struct fts5_idf){key, idf};
+    pthread_mutex_unlock(&fx->idf_lock);
+}
 
 static bool walk_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
 {
@@ -1130,15 +1209,21 @@ static int query_run(struct fts5 *fx, sqlite3 *db, const struct search_request *
     struct rank_walk w = {.rank = {.weights = bm25_weights,
                                    .n_weights = sizeof bm25_weights / sizeof *bm25_weights,
                                    .want = walk_want,
-                                   .scored = walk_scored},
+                                   .scored = walk_scored,
+                                   .idf_get = walk_idf_get,
+                                   .idf_put = walk_idf_put},
                           .m = m,
                           .f = &f,
-                          .t = &t};
+                          .t = &t,
+                          .fx = fx};
     bool ranked = false;
     w.rank.no_idf = rank_here && one_phrase(rq);
     t.slack = w.rank.no_idf ? 1e-9 : 0.0;
-    if (filter_init(m, rq, &f, err) != 0 || match_stmt(db, rq, &w.rank, &st, &ranked, err) != 0)
+    if (filter_init(m, rq, &f, err) != 0 ||
+        match_stmt(db, rq, &w.rank, &w.phrases, &st, &ranked, err) != 0) {
+        phrases_free(&w.phrases);
         return -1;
+    }
     uint32_t dummy = 0;
     int rc = 0;
     if (rq->want_facets)
@@ -1162,6 +1247,7 @@ static int query_run(struct fts5 *fx, sqlite3 *db, const struct search_request *
     if (t.counts != &dummy)
         free(t.counts);
     tally_free(&t);
+    phrases_free(&w.phrases);
     return rc;
 }
 
@@ -1661,6 +1747,10 @@ static void fts5_close(struct search *search)
     pthread_rwlock_destroy(&fx->gate);
     pthread_mutex_destroy(&fx->pool_lock);
     pthread_cond_destroy(&fx->pool_free);
+    for (size_t i = 0; i < fx->n_idf; i++)
+        free(fx->idf[i].key);
+    free(fx->idf);
+    pthread_mutex_destroy(&fx->idf_lock);
     free(fx);
 }
 
@@ -1705,6 +1795,7 @@ static int fts5_open(const struct config *config, struct search **out, struct er
     pthread_mutex_init(&fx->lock, NULL);
     pthread_mutex_init(&fx->pool_lock, NULL);
     pthread_cond_init(&fx->pool_free, NULL);
+    pthread_mutex_init(&fx->idf_lock, NULL);
     /* Writers first: under a steady stream of queries a write would
      * otherwise wait for a moment with none. */
     pthread_rwlockattr_t attr;

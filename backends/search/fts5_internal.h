@@ -105,6 +105,9 @@ struct meta {
      * entries): 2 bytes a document. */
     uint16_t *lens;
     size_t cap_lens;
+    /* Moves with every change of the copy (load, log applied, marked
+     * stale): what is derived from one snapshot is keyed by it. */
+    uint64_t generation;
 };
 
 /* What one write batch did, applied to the memory copy once it commits
@@ -146,6 +149,18 @@ struct fts5 {
     size_t n_readers, max_readers;
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_free;
+    /* bm25's IDF of recent phrases (by their MATCH text), valid for
+     * meta.generation idf_gen: FTS5 counts a phrase's rows by walking its
+     * whole doclist (xQueryPhrase), for every statement that scores it. */
+    pthread_mutex_t idf_lock;
+    uint64_t idf_gen;
+    struct fts5_idf *idf; /* n_idf entries, keys owned */
+    size_t n_idf;
+};
+
+struct fts5_idf {
+    char *key;
+    double idf;
 };
 
 enum facet_field {
@@ -233,6 +248,10 @@ struct fts5_rank {
      * MATCH returns) and applies fts5_rank_idf afterwards. */
     bool no_idf;
     sqlite3_int64 n_row; /* set by the function: rows in the table (N) */
+    /* Optional: phrase i's IDF known to the caller (of n phrases in the
+     * statement), and a computed one handed over; both may be NULL. */
+    bool (*idf_get)(struct fts5_rank *rank, int i, int n, double *idf);
+    void (*idf_put)(struct fts5_rank *rank, int i, int n, double idf);
 };
 
 /* bm25's IDF of a phrase found in n_hit of n_row rows, as the function

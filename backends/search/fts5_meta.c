@@ -21,7 +21,9 @@ void fts5_meta_free(struct meta *m)
     free(m->facets32);
     free(m->wide);
     free(m->slots);
+    uint64_t generation = m->generation;
     memset(m, 0, sizeof *m);
+    m->generation = generation + 1;
 }
 
 static uint32_t value_hash(int field, const char *text)
@@ -386,6 +388,7 @@ int fts5_meta_refresh(struct fts5 *fx, struct error *err)
         fts5_meta_free(&fresh);
         return -1;
     }
+    fresh.generation = fx->meta.generation + 1;
     fts5_meta_free(&fx->meta);
     fx->meta = fresh;
     fx->meta.data_version = version;
@@ -458,6 +461,7 @@ static bool meta_apply_op(struct meta *m, const struct meta_log *log, const stru
 void fts5_meta_apply(struct meta *m, const struct meta_log *log)
 {
     bool ok = m->loaded && !log->failed;
+    m->generation++;
     for (size_t i = 0; ok && i < log->n_ops; i++)
         ok = meta_apply_op(m, log, &log->ops[i]);
     if (!ok || m->n_dead > m->n_docs / 4 + 1024 || m->n_garbage > m->n_facets / 2 + 8192)
@@ -475,6 +479,7 @@ void fts5_meta_log_free(struct meta_log *log)
 void fts5_meta_stale(struct fts5 *fx)
 {
     fx->meta.loaded = false;
+    fx->meta.generation++;
 }
 
 /* Outside a transaction data_version moves with every commit of another

@@ -74,10 +74,15 @@ static int rank_data(const Fts5ExtensionApi *api, Fts5Context *fts, struct fts5_
         rank->n_row = n_row;
         for (int i = 0; rc == SQLITE_OK && i < n; i++) {
             sqlite3_int64 n_hit = 0;
-            if (rank->no_idf)
+            if (rank->no_idf) {
                 p->idf[i] = 1.0;
-            else if ((rc = api->xQueryPhrase(fts, i, &n_hit, count_cb)) == SQLITE_OK)
-                p->idf[i] = fts5_rank_idf(n_row, n_hit);
+            } else if (rank->idf_get == NULL || !rank->idf_get(rank, i, n, &p->idf[i])) {
+                if ((rc = api->xQueryPhrase(fts, i, &n_hit, count_cb)) == SQLITE_OK) {
+                    p->idf[i] = fts5_rank_idf(n_row, n_hit);
+                    if (rank->idf_put != NULL)
+                        rank->idf_put(rank, i, n, p->idf[i]);
+                }
+            }
         }
         if (rc == SQLITE_OK)
             rc = api->xSetAuxdata(fts, p, sqlite3_free);
