@@ -69,6 +69,28 @@ static const struct search_driver flaky_driver = {
     .lookup = flaky_lookup,
 };
 
+static int flaky_rebuild_begin(struct search *s, struct error *err)
+{
+    struct flaky *f = (struct flaky *)s;
+    return f->inner->driver->rebuild_begin(f->inner, err);
+}
+
+static int flaky_rebuild_end(struct search *s, bool commit, struct error *err)
+{
+    struct flaky *f = (struct flaky *)s;
+    return f->inner->driver->rebuild_end(f->inner, commit, err);
+}
+
+/* flaky, with the rebuild hooks (reindex through the writer thread). */
+static const struct search_driver flaky_rebuild_driver = {
+    .name = "flaky",
+    .index = flaky_index,
+    .remove = flaky_remove,
+    .lookup = flaky_lookup,
+    .rebuild_begin = flaky_rebuild_begin,
+    .rebuild_end = flaky_rebuild_end,
+};
+
 static void put(enum entity_kind kind, const char *text)
 {
     json_error_t jerr;
@@ -513,6 +535,32 @@ START_TEST(rebuild_with_a_failed_batch_keeps_old_index)
 }
 END_TEST
 
+/* The rebuild writes pages on a writer thread: one failing on a later
+ * page (the reader blocked on a full queue meanwhile) ends the rebuild
+ * with the writer's error, no page after it is written, and the old
+ * index and checkpoint stay. */
+START_TEST(rebuild_writer_failure_keeps_old_index)
+{
+    for (int i = 0; i < 12; i++)
+        put_course(i);
+    struct error err = {0};
+    ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
+    size_t before = index_count();
+    uint64_t mark = checkpoint();
+    indexer_set_batch_size(1);
+    struct flaky f = {.base.driver = &flaky_rebuild_driver, .inner = idx, .fail_in = 5};
+    ck_assert(indexer_reindex(st, &f.base, NULL, NULL, &err) != 0);
+    ck_assert_msg(strstr(err.message, "flaky") != NULL, "%s", err.message);
+    ck_assert_int_eq(atomic_load(&f.index_calls), 6);
+    ck_assert_uint_eq(index_count(), before);
+    ck_assert_uint_eq(checkpoint(), mark);
+    indexer_set_batch_size(500);
+    ck_assert(indexer_reindex(st, idx, NULL, NULL, &err) == 0);
+    char report[4096];
+    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+}
+END_TEST
+
 /* fts5 writes digests with its own JSON writer: verify recomputes them
  * with search_doc_digest (jansson), so escapes must come out the same. */
 START_TEST(digests_of_escaped_text_verify_clean)
@@ -868,6 +916,7 @@ int main(void)
     tcase_add_test(tc, reindex_keeps_old_index_for_other_readers);
     tcase_add_test(tc, rebuild_with_a_failed_batch_keeps_old_index);
     tcase_add_test(tc, digests_of_escaped_text_verify_clean);
+    tcase_add_test(tc, rebuild_writer_failure_keeps_old_index);
     tcase_add_test(tc, large_backlog_is_rebuilt);
     tcase_add_test(tc, after_commit_without_search_bumps_catalog);
     tcase_add_test(tc, late_lower_id_is_applied);
