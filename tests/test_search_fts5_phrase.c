@@ -6,7 +6,8 @@
  * those of the SQL path (bm25() ORDER BY, taken for pages past 20,000),
  * with filters, picks, ties and enough hits for the running cut to drop
  * candidates; and so must queries of the general path beside them, whose
- * IDFs are cached per snapshot of the memory copy, across writes.
+ * IDFs are cached per snapshot of the memory copy, across writes.  And
+ * typeahead, ranked by the same function, lists what its SQL form does.
  */
 #include <check.h>
 #include <stdio.h>
@@ -38,7 +39,9 @@ static void setup(void)
     config_free(config);
     ck_assert_int_eq(clock_parse_iso8601("2025-06-01T00:00:00Z", &now), 0);
     static const char *const words[] = {"python", "data", "pythonic", "history", "science"};
-    static const char *const orgs[] = {"MITx", "HarvardX", "EPFLx"};
+    /* Organizations sharing prefixes with title words, so that typeahead's
+     * weights (title 10, organization 3) decide between them. */
+    static const char *const orgs[] = {"MITx", "PythonX", "HistoryX"};
     static const char *const starts[] = {"2024-01-01T00:00:00Z", "2025-07-01T00:00:00Z",
                                          "2026-01-01T00:00:00Z", NULL};
     json_t *docs = json_array();
@@ -193,6 +196,38 @@ START_TEST(cached_idf_follows_writes)
 }
 END_TEST
 
+/* Typeahead ranked in memory (catalogd_bm25 with the typeahead weights)
+ * lists what its SQL form (limits past 20,000) lists, in the same order,
+ * for every content type. */
+START_TEST(typeahead_equals_sql)
+{
+    static const char *const lists[] = {"course", "courserun", "program"};
+    const char *prefixes[] = {"py", "hi", "da", "mi", "k0", "py da", "sc"};
+    for (size_t p = 0; p < sizeof prefixes / sizeof *prefixes; p++)
+        for (int pub = 0; pub < 2; pub++) {
+            json_t *ref = NULL, *got = NULL;
+            struct error err = {0};
+            ck_assert_int_eq(s->driver->suggest(s, prefixes[p], 20001, pub, &ref, &err), 0);
+            ck_assert_int_eq(s->driver->suggest(s, prefixes[p], 9, pub, &got, &err), 0);
+            size_t listed = 0;
+            for (int c = 0; c < 3; c++) {
+                json_t *rl = json_object_get(ref, lists[c]);
+                json_t *gl = json_object_get(got, lists[c]);
+                listed += json_array_size(rl);
+                ck_assert_uint_eq(json_array_size(gl),
+                                  json_array_size(rl) < 9 ? json_array_size(rl) : 9);
+                for (size_t i = 0; i < json_array_size(gl); i++)
+                    ck_assert_msg(json_equal(json_array_get(gl, i), json_array_get(rl, i)),
+                                  "prefix %s public %d %s entry %zu differs", prefixes[p], pub,
+                                  lists[c], i);
+            }
+            ck_assert_msg(listed > 9, "prefix %s: %zu listed", prefixes[p], listed);
+            json_decref(ref);
+            json_decref(got);
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("search_fts5_phrase");
@@ -201,6 +236,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, one_phrase_pages_equal_sql);
     tcase_add_test(tc, cached_idf_follows_writes);
+    tcase_add_test(tc, typeahead_equals_sql);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -1469,6 +1469,32 @@ static int fts5_health(struct search *search, struct error *err)
     return fts5_count(search, &n, err);
 }
 
+/* The typeahead SQL's bm25 weights (fts5_suggest): titles, keys and
+ * organizations only. */
+static const double suggest_weights[] = {10.0, 0.0, 0.0, 3.0, 5.0, 0.0};
+
+/* A typeahead match is scored when it is live, visible and of a known
+ * content type; w->t is one tally per content type. */
+static bool suggest_want(struct fts5_rank *rank, sqlite3_int64 id, int *len)
+{
+    struct rank_walk *w = (struct rank_walk *)rank;
+    const struct meta_entry *d = meta_seek(w->m, &w->at, id);
+    if (d == NULL || (d->flags & M_DEAD) || (w->f->public_only && !(d->flags & M_PUBLIC)) ||
+        d->content >= SEARCH_CONTENT_COUNT)
+        return false;
+    uint16_t len16 = w->m->lens ? w->m->lens[d - w->m->docs] : FTS5_LEN_UNKNOWN;
+    *len = len16 == FTS5_LEN_UNKNOWN ? -1 : (int)len16;
+    w->d = d;
+    w->id = id;
+    return true;
+}
+
+static void suggest_scored(struct fts5_rank *rank, double bm25)
+{
+    struct rank_walk *w = (struct rank_walk *)rank;
+    cand_push(&w->t[w->d->content], w->id, -bm25, 0.0, 0.0);
+}
+
 /* Typeahead from one FTS5 pass over every content type, filtered by the
  * memory copy and ranked as the SQL below would; *done false (lists left
  * empty) when a cut is too tied or limit too large.  On db inside a read
@@ -1485,23 +1511,26 @@ static int suggest_in_memory(struct fts5 *fx, sqlite3 *db, const char *match, si
     for (int c = 0; rc == 0 && c < SEARCH_CONTENT_COUNT; c++)
         if (!tally_rank(&t[c], limit))
             rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    /* catalogd_bm25 with the SQL's weights: the same scores, with lengths
+     * from the copy, and rows the filter drops never scored. */
+    struct doc_filter f = {.public_only = public_only};
+    struct rank_walk w = {.rank = {.weights = suggest_weights,
+                                   .n_weights = sizeof suggest_weights / sizeof *suggest_weights,
+                                   .want = suggest_want,
+                                   .scored = suggest_scored},
+                          .m = &fx->meta,
+                          .f = &f,
+                          .t = t};
     if (rc == 0 && sqlite3_prepare_v2(db,
-                                      "SELECT rowid, bm25(fts, 10.0, 0.0, 0.0, 3.0, 5.0, 0.0)"
-                                      " FROM fts WHERE fts MATCH ?",
+                                      "SELECT " FTS5_RANK_FUNCTION "(fts, ?1)"
+                                      " FROM fts WHERE fts MATCH ?2",
                                       -1, &st, NULL) != SQLITE_OK)
         rc = fts5_db_error(db, err, "suggest");
-    const struct meta *m = &fx->meta;
     if (rc == 0) {
-        size_t at = 0;
-        sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            sqlite3_int64 id = sqlite3_column_int64(st, 0);
-            const struct meta_entry *d = meta_seek(m, &at, id);
-            if (d == NULL || (d->flags & M_DEAD) || (public_only && !(d->flags & M_PUBLIC)) ||
-                d->content >= SEARCH_CONTENT_COUNT)
-                continue;
-            cand_push(&t[d->content], id, -sqlite3_column_double(st, 1), 0.0, 0.0);
-        }
+        fts5_rank_bind(st, 1, &w.rank);
+        sqlite3_bind_text(st, 2, match, -1, SQLITE_STATIC);
+        while ((step = sqlite3_step(st)) == SQLITE_ROW)
+            ;
         if (step != SQLITE_DONE)
             rc = fts5_db_error(db, err, "suggest");
     }
