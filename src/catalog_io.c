@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "json_compact.h"
 
 /* Export (and so the write pass of import) follows this order: every
  * record comes after those it references. */
@@ -194,10 +195,11 @@ struct import {
     FILE *report;
     struct import_summary *summary;
     struct record_list records[ENTITY_KIND_COUNT];
-    struct table keys;      /* (kind, key) -> index of the good record */
-    struct table uuids;     /* (kind, uuid) -> line of its first use */
-    struct table in_store;  /* (kind, key) -> 1 exists, 0 absent */
-    struct table bad_lines; /* (0, line number) -> 1: reported once */
+    struct table keys;        /* (kind, key) -> index of the good record */
+    struct table uuids;       /* (kind, uuid) -> line of its first use */
+    struct table in_store;    /* (kind, key) -> 1 exists, 0 absent */
+    struct table bad_lines;   /* (0, line number) -> 1: reported once */
+    struct json_compact dump; /* pass 1's canonical text, reused per record */
 };
 
 static void import_free(struct import *im)
@@ -214,6 +216,7 @@ static void import_free(struct import *im)
     table_free(&im->uuids);
     table_free(&im->in_store);
     table_free(&im->bad_lines);
+    json_compact_free(&im->dump);
 }
 
 /* Fills err with "FILE:LINE: field: problem" from cause (whose message may
@@ -323,7 +326,7 @@ static int add_record(struct import *im, enum entity_kind kind, size_t line, con
                        .uuid_given = has_member(input, "uuid"),
                        .modified_given = has_member(input, "modified")};
     r.key = strdup(key ? key : "");
-    r.text = json_dumps(doc, JSON_COMPACT);
+    r.text = json_compact_dumps(&im->dump, doc, false);
     r.refs = refs_of(kind, doc);
     if (r.key == NULL || r.text == NULL || r.refs == NULL ||
         table_set(&im->keys, kind, r.key, list->n) != 0) {

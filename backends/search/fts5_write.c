@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "doc_fields.h"
 #include "fts5_internal.h"
+#include "json_compact.h"
 
 static int opt_date(const json_t *doc, size_t i, const char *name, sqlite3_stmt *st, int col,
                     struct meta_doc *md, struct error *err)
@@ -53,160 +54,16 @@ static char *join_lists(const json_t *a, const json_t *b)
     return out;
 }
 
-/* ---- compact JSON without jansson's dump ----
- *
- * The digest (search_doc_digest: FNV-1a of json_dumps with sorted keys)
+/* The digest (search_doc_digest: FNV-1a of json_dumps with sorted keys)
  * and the hit text were a third of a rebuild's instructions, most of it
- * jansson's dump walking each string a code point at a time, twice per
- * document.  This writer produces the same bytes as json_dumps(JSON_COMPACT
- * [| JSON_SORT_KEYS]) for what documents hold (objects, arrays, strings,
- * integers, true, false, null) and gives up on anything else (a real),
- * for which the callers use jansson.  verify recomputes every digest with
- * search_doc_digest, so a difference would show there (and in the tests). */
-struct jw {
-    char *buf;
-    size_t len, cap;
-    bool failed; /* out of memory or a value it does not write */
-};
-
-static void jw_put(struct jw *w, const char *s, size_t n)
-{
-    if (w->failed)
-        return;
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 4096;
-        while (cap < w->len + n + 1)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (b == NULL) {
-            w->failed = true;
-            return;
-        }
-        w->buf = b;
-        w->cap = cap;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = '\0';
-}
-
-/* As jansson's dump_string without flags: '"' and '\\' escaped, control
- * characters as \b \f \n \r \t or \u00XX, everything else as it is. */
-static void jw_string(struct jw *w, const char *s, size_t n)
-{
-    size_t run = 0;
-    jw_put(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jw_put(w, s + run, i - run);
-        run = i + 1;
-        char seq[8];
-        const char *e = seq;
-        switch (c) {
-        case '"':
-            e = "\\\"";
-            break;
-        case '\\':
-            e = "\\\\";
-            break;
-        case '\b':
-            e = "\\b";
-            break;
-        case '\f':
-            e = "\\f";
-            break;
-        case '\n':
-            e = "\\n";
-            break;
-        case '\r':
-            e = "\\r";
-            break;
-        case '\t':
-            e = "\\t";
-            break;
-        default:
-            snprintf(seq, sizeof seq, "\\u%04X", c);
-        }
-        jw_put(w, e, strlen(e));
-    }
-    jw_put(w, s + run, n - run);
-    jw_put(w, "\"", 1);
-}
-
-static int cmp_keys(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void jw_value(struct jw *w, const json_t *v, bool sort)
-{
-    char num[32];
-    size_t i;
-    const char *key;
-    json_t *item;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        size_t n = json_object_size(v), k = 0;
-        const char **keys = n ? malloc(n * sizeof *keys) : NULL;
-        if (n && keys == NULL) {
-            w->failed = true;
-            return;
-        }
-        json_object_foreach((json_t *)v, key, item) keys[k++] = key;
-        if (sort && n > 1)
-            qsort(keys, n, sizeof *keys, cmp_keys);
-        jw_put(w, "{", 1);
-        for (k = 0; k < n && !w->failed; k++) {
-            if (k)
-                jw_put(w, ",", 1);
-            jw_string(w, keys[k], strlen(keys[k]));
-            jw_put(w, ":", 1);
-            jw_value(w, json_object_get(v, keys[k]), sort);
-        }
-        jw_put(w, "}", 1);
-        free(keys);
-        return;
-    }
-    case JSON_ARRAY:
-        jw_put(w, "[", 1);
-        json_array_foreach(v, i, item)
-        {
-            if (i)
-                jw_put(w, ",", 1);
-            jw_value(w, item, sort);
-        }
-        jw_put(w, "]", 1);
-        return;
-    case JSON_STRING:
-        jw_string(w, json_string_value(v), json_string_length(v));
-        return;
-    case JSON_INTEGER:
-        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        jw_put(w, num, strlen(num));
-        return;
-    case JSON_TRUE:
-        jw_put(w, "true", 4);
-        return;
-    case JSON_FALSE:
-        jw_put(w, "false", 5);
-        return;
-    case JSON_NULL:
-        jw_put(w, "null", 4);
-        return;
-    default: /* reals: jansson's own formatting */
-        w->failed = true;
-    }
-}
+ * jansson's dump; both go through json_compact (same bytes).  verify
+ * recomputes every digest with search_doc_digest, so a difference would
+ * show there (and in the tests). */
 
 /* search_doc_digest(doc), computed with the writer above. */
-static uint64_t doc_digest(struct jw *w, const json_t *doc)
+static uint64_t doc_digest(struct json_compact *w, const json_t *doc)
 {
-    w->len = 0;
-    w->failed = false;
-    jw_value(w, doc, true);
-    if (w->failed)
+    if (json_compact_write(w, doc, true) != 0)
         return search_doc_digest(doc);
     uint64_t h = UINT64_C(14695981039346656037);
     for (size_t i = 0; i < w->len; i++) {
@@ -216,21 +73,12 @@ static uint64_t doc_digest(struct jw *w, const json_t *doc)
     return h;
 }
 
-/* json_dumps(v, JSON_COMPACT), caller-owned (free). */
-static char *compact_text(struct jw *w, const json_t *v)
-{
-    w->len = 0;
-    w->failed = false;
-    jw_value(w, v, false);
-    return w->failed ? json_dumps(v, JSON_COMPACT) : strdup(w->buf);
-}
-
 struct writer {
     sqlite3 *db;
     struct meta *meta;    /* the memory copy to log for, or NULL */
     struct meta_log *log; /* this batch's changes to it */
     sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts, *ins_facet;
-    struct jw text; /* reused for every document's digest and hit */
+    struct json_compact text; /* reused for every document's digest and hit */
 };
 
 static void writer_finalize(struct writer *w)
@@ -242,7 +90,7 @@ static void writer_finalize(struct writer *w)
     sqlite3_finalize(w->ins_doc);
     sqlite3_finalize(w->ins_fts);
     sqlite3_finalize(w->ins_facet);
-    free(w->text.buf);
+    json_compact_free(&w->text);
 }
 
 static int writer_prepare(struct writer *w, struct error *err)
@@ -361,7 +209,7 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
         sqlite3_clear_bindings(st);
         return -1;
     }
-    char *hit_text = compact_text(&w->text, hit ? hit : doc);
+    char *hit_text = json_compact_dumps(&w->text, hit ? hit : doc, false);
     char *org_text = join_lists(orgs, organizations);
     char *subject_text = join_lists(subjects, NULL);
     if (hit_text == NULL || org_text == NULL || subject_text == NULL) {
