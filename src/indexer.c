@@ -483,9 +483,15 @@ static bool worth_rebuilding(struct store *store, struct search *search)
     struct error ignored = {0};
     size_t threshold = atomic_load(&rebuild_threshold);
     if (threshold == 0 || search->driver->rebuild_begin == NULL ||
-        store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, &ignored) != 0 ||
-        scan_outbox(store, checkpoint, threshold, &lag, &last, &ignored) != 0 || lag < threshold ||
         search->driver->count(search, &docs, &ignored) != 0)
+        return false;
+    /* Into an empty index a backlog of any size worth the name is a bulk
+     * load (a first import): one rebuild writes each document once, where
+     * replaying plans every change and commits batch by batch. */
+    if (docs == 0 && threshold > INDEXER_REBUILD_EMPTY_MIN)
+        threshold = INDEXER_REBUILD_EMPTY_MIN;
+    if (store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &checkpoint, &ignored) != 0 ||
+        scan_outbox(store, checkpoint, threshold, &lag, &last, &ignored) != 0 || lag < threshold)
         return false;
     return lag >= docs;
 }

@@ -38,6 +38,9 @@ struct indexer_stats {
  * index holds documents, is caught up by a rebuild (see indexer_reindex)
  * instead of change by change. */
 #define INDEXER_REBUILD_THRESHOLD 5000
+/* Into an empty index, this many changes already make a rebuild (a first
+ * import of a small catalog is a bulk load too). */
+#define INDEXER_REBUILD_EMPTY_MIN 256
 
 /* Changes the threshold (tests); 0 never rebuilds. */
 void indexer_set_rebuild_threshold(size_t n);

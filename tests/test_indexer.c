@@ -576,6 +576,37 @@ START_TEST(digests_of_escaped_text_verify_clean)
 }
 END_TEST
 
+START_TEST(bulk_into_empty_index_is_rebuilt)
+{
+    /* 140 courses with a run each: 280 changes, under the general
+     * threshold but over the empty index's. */
+    for (int i = 0; i < 140; i++)
+        put_course(i);
+    struct indexer_stats stats = {0};
+    struct error err = {0};
+    ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert(stats.rebuilt);
+    ck_assert_uint_eq(stats.indexed, 280);
+    ck_assert_uint_eq(checkpoint(), outbox_head());
+    char report[4096];
+    ck_assert_msg(verify_count(report, sizeof report) == 0, "%s", report);
+}
+END_TEST
+
+START_TEST(small_backlog_into_empty_index_is_replayed)
+{
+    for (int i = 0; i < 50; i++)
+        put_course(i);
+    struct indexer_stats stats = {0};
+    struct error err = {0};
+    ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
+    ck_assert(!stats.rebuilt);
+    ck_assert_uint_eq(stats.changes, 101); /* and the organization setup wrote */
+    char report[4096];
+    ck_assert_msg(verify_count(report, sizeof report) == 0, "%s", report);
+}
+END_TEST
+
 START_TEST(large_backlog_is_rebuilt)
 {
     indexer_set_rebuild_threshold(10);
@@ -918,6 +949,8 @@ int main(void)
     tcase_add_test(tc, digests_of_escaped_text_verify_clean);
     tcase_add_test(tc, rebuild_writer_failure_keeps_old_index);
     tcase_add_test(tc, large_backlog_is_rebuilt);
+    tcase_add_test(tc, bulk_into_empty_index_is_rebuilt);
+    tcase_add_test(tc, small_backlog_into_empty_index_is_replayed);
     tcase_add_test(tc, after_commit_without_search_bumps_catalog);
     tcase_add_test(tc, late_lower_id_is_applied);
     tcase_add_test(tc, gap_given_up_after_timeout);
