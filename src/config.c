@@ -525,6 +525,18 @@ int64_t config_int(const struct config *config, const char *name)
     return entry_of(config, name)->number;
 }
 
+int64_t config_server_threads(const struct config *config)
+{
+    int64_t n = config_int(config, "server.threads");
+    if (n > 0)
+        return n;
+    /* CPU-bound work on a local store gains nothing from more threads than
+     * cores, and more of them made the cached GET's p99 worse: a worker
+     * descheduled behind another holds its connections' answers. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? cores : 1;
+}
+
 bool config_bool(const struct config *config, const char *name)
 {
     return entry_of(config, name)->number != 0;

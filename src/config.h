@@ -47,6 +47,9 @@ void config_free(struct config *config);
  * undeclared name, so a typo in code is caught by the first test run. */
 const char *config_get(const struct config *config, const char *name);
 int64_t config_int(const struct config *config, const char *name); /* ints, bytes, seconds */
+/* server.threads as a count: its value, or the online cores when it is 0
+ * (at least 1). */
+int64_t config_server_threads(const struct config *config);
 bool config_bool(const struct config *config, const char *name);
 
 /* Where the effective value came from: "default", "profile express",

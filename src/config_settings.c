@@ -33,8 +33,9 @@ const struct setting config_settings[] = {
     {"server", "public_url", SETTING_URL, "", 0, 0, "http|https", false,
      "Base URL clients reach this server at, used for absolute links (next, previous); "
      "empty means http://<server.listen>.  A trailing '/' is removed."},
-    {"server", "threads", SETTING_INT, "4", 1, 1024, NULL, false,
-     "HTTP worker threads; size above the core count when the store is remote."},
+    {"server", "threads", SETTING_INT, "0", 0, 1024, NULL, false,
+     "HTTP worker threads; 0 means one per online core (right for a local store); size above "
+     "the core count when the store is remote."},
     {"server", "max_body_bytes", SETTING_BYTES, "1M", 1024, GIB, NULL, false,
      "Largest request body accepted; larger requests get 413."},
     {"server", "connection_timeout", SETTING_SECONDS, "30s", 1, 3600, NULL, false,

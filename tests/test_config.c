@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -228,8 +229,9 @@ static const struct {
     {"server.threads=8", "server.threads", "8", 8, NULL},
     {"server.threads=1", "server.threads", "1", 1, NULL},
     {"server.threads=1024", "server.threads", "1024", 1024, NULL},
-    {"server.threads=0", "server.threads", NULL, 0, "expected an integer between 1 and 1024"},
-    {"server.threads=1025", "server.threads", NULL, 0, "between 1 and 1024"},
+    {"server.threads=0", "server.threads", "0", 0, NULL},
+    {"server.threads=-1", "server.threads", NULL, 0, "expected an integer between 0 and 1024"},
+    {"server.threads=1025", "server.threads", NULL, 0, "between 0 and 1024"},
     {"server.threads=lots", "server.threads", NULL, 0, "'lots': expected an integer"},
     {"server.threads=4x", "server.threads", NULL, 0, "expected an integer"},
     {"server.threads=", "server.threads", NULL, 0, "expected an integer"},
@@ -343,7 +345,13 @@ START_TEST(defaults)
     ck_assert_str_eq(config_get(c, "mode"), "express");
     ck_assert_str_eq(config_get(c, "server.listen"), "127.0.0.1:8080");
     ck_assert_str_eq(config_get(c, "server.public_url"), "http://127.0.0.1:8080");
-    ck_assert_int_eq(config_int(c, "server.threads"), 4);
+    /* 0: one worker per online core; an explicit count is kept. */
+    ck_assert_int_eq(config_int(c, "server.threads"), 0);
+    ck_assert_int_eq(config_server_threads(c), sysconf(_SC_NPROCESSORS_ONLN));
+    const char *eight[] = {"server.threads=8", NULL};
+    struct config *c8 = test_config(eight);
+    ck_assert_int_eq(config_server_threads(c8), 8);
+    config_free(c8);
     ck_assert_int_eq(config_int(c, "server.max_body_bytes"), 1048576);
     ck_assert_int_eq(config_int(c, "server.connection_timeout"), 30);
     ck_assert_int_eq(config_int(c, "server.max_connections"), 1024);
@@ -576,7 +584,7 @@ START_TEST(unknown_key_did_you_mean)
     write_file(conf, "[server]\nthreads = lots\n");
     ck_assert_int_eq(load(conf, NULL, NULL, NULL, &c, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.message, "catalogd.conf:2: server.threads = 'lots': "
-                                              "expected an integer between 1 and 1024"));
+                                              "expected an integer between 0 and 1024"));
 
     char *env[] = {"CATALOGD__STORE__PAHT=x", NULL};
     ck_assert_int_eq(load(NULL, NULL, env, NULL, &c, &err), -1);
@@ -732,7 +740,7 @@ START_TEST(show_masks_secrets_and_aligns)
     ck_assert_ptr_null(strstr(buf, "s3cret"));
     ck_assert_ptr_nonnull(strstr(buf, "store.url = postgres://cat:***@db.example/catalog"));
     ck_assert_ptr_nonnull(strstr(buf, "# flag\n"));
-    ck_assert_ptr_nonnull(strstr(buf, "server.threads = 4 "));
+    ck_assert_ptr_nonnull(strstr(buf, "server.threads = 0 "));
     /* One line per setting, every origin in the same column. */
     int lines = 0;
     long column = -1;

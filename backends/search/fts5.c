@@ -1833,7 +1833,7 @@ static int fts5_open(const struct config *config, struct search **out, struct er
     pthread_rwlock_init(&fx->gate, &attr);
     pthread_rwlockattr_destroy(&attr);
     /* One reader per server thread: more could never be busy at once. */
-    fx->max_readers = (size_t)config_int(config, "server.threads");
+    fx->max_readers = (size_t)config_server_threads(config);
     fx->busy_timeout = (int)config_int(config, "store.busy_timeout");
     int rc = sqlite3_open_v2(
         path, &fx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
