@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "clock.h"
-#include "registry.h"
 #include "search.h"
 #include "search_query.h"
 #include "testutil.h"
@@ -27,15 +26,7 @@ static time_t now;
 
 static struct search *open_handle(void)
 {
-    char set[4300];
-    snprintf(set, sizeof set, "search.path=%s", dbpath);
-    const char *sets[] = {set, NULL};
-    struct config *config = test_config(sets);
-    struct search *s = NULL;
-    struct error err = {0};
-    ck_assert_msg(registry_search("fts5")->open(config, &s, &err) == 0, "%s", err.message);
-    config_free(config);
-    return s;
+    return test_fts5_open(dbpath);
 }
 
 static void put_all(struct search *s, json_t *docs)
@@ -281,9 +272,5 @@ int main(void)
     tcase_add_test(tc, facet_ids_past_16_bits);
     tcase_add_test(tc, ids_past_32_bits);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(suite);
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "clock.h"
-#include "registry.h"
 #include "search.h"
 #include "search_query.h"
 #include "testutil.h"
@@ -23,14 +22,8 @@ static time_t now;
 static struct search *open_handle(void)
 {
     char path[4200];
-    snprintf(path, sizeof path, "search.path=%s/index.db", tmpdir);
-    const char *sets[] = {path, NULL};
-    struct config *config = test_config(sets);
-    struct search *s = NULL;
-    struct error err = {0};
-    ck_assert_msg(registry_search("fts5")->open(config, &s, &err) == 0, "%s", err.message);
-    config_free(config);
-    return s;
+    snprintf(path, sizeof path, "%s/index.db", tmpdir);
+    return test_fts5_open(path);
 }
 
 /* A course run document; org and subject are facet values, start and end

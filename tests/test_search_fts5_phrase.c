@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "clock.h"
-#include "registry.h"
 #include "search.h"
 #include "search_query.h"
 #include "testutil.h"
@@ -31,12 +30,9 @@ static void setup(void)
 {
     tmpdir = test_tmpdir();
     char path[4200];
-    snprintf(path, sizeof path, "search.path=%s/index.db", tmpdir);
-    const char *sets[] = {path, NULL};
-    struct config *config = test_config(sets);
+    snprintf(path, sizeof path, "%s/index.db", tmpdir);
+    s = test_fts5_open(path);
     struct error err = {0};
-    ck_assert_msg(registry_search("fts5")->open(config, &s, &err) == 0, "%s", err.message);
-    config_free(config);
     ck_assert_int_eq(clock_parse_iso8601("2025-06-01T00:00:00Z", &now), 0);
     static const char *const words[] = {"python", "data", "pythonic", "history", "science"};
     /* Organizations sharing prefixes with title words, so that typeahead's
@@ -182,12 +178,8 @@ START_TEST(cached_idf_follows_writes)
         equal_sql(queries[qi], NULL, 0, false, 3);
     /* Another handle on the file writes: this one reloads. */
     char path[4200];
-    snprintf(path, sizeof path, "search.path=%s/index.db", tmpdir);
-    const char *sets[] = {path, NULL};
-    struct config *config = test_config(sets);
-    struct search *other = NULL;
-    ck_assert_msg(registry_search("fts5")->open(config, &other, &err) == 0, "%s", err.message);
-    config_free(config);
+    snprintf(path, sizeof path, "%s/index.db", tmpdir);
+    struct search *other = test_fts5_open(path);
     ck_assert_int_eq(other->driver->remove(other, SEARCH_COURSE, "n001", &err), 0);
     ck_assert_int_eq(other->driver->remove(other, SEARCH_COURSE, "n002", &err), 0);
     search_close(other);
@@ -238,9 +230,5 @@ int main(void)
     tcase_add_test(tc, cached_idf_follows_writes);
     tcase_add_test(tc, typeahead_equals_sql);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(suite);
 }

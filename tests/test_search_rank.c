@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "search/fts5_internal.h"
+#include "testutil.h"
 
 static const double weights[] = {10.0, 4.0, 1.0, 3.0, 5.0, 3.0};
 
@@ -239,9 +240,5 @@ int main(void)
     tcase_add_test(tc, deferred_idf_same_as_bm25);
     tcase_add_test(tc, no_context_is_an_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -131,6 +131,20 @@ json_t *test_app_call(struct app *app, enum http_method method, const char *targ
     return out;
 }
 
+struct search *test_fts5_open(const char *path)
+{
+    char set[4200];
+    snprintf(set, sizeof set, "search.path=%s", path);
+    const char *sets[] = {set, NULL};
+    struct config *config = test_config(sets);
+    struct search *s = NULL;
+    struct error err = {0};
+    ck_assert_msg(registry_search("fts5")->open(config, &s, &err) == 0, "search open: %s",
+                  err.message);
+    config_free(config);
+    return s;
+}
+
 int test_run_suite(Suite *suite)
 {
     SRunner *runner = srunner_create(suite);

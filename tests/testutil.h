@@ -12,6 +12,7 @@
 #include "app.h"
 #include "config.h"
 #include "http.h"
+#include "search.h"
 
 /* A fresh temporary directory (mkdtemp); the path is malloc'd, caller frees.
  * The directory is not removed automatically. */
@@ -50,6 +51,10 @@ void test_app_close(struct test_app *t);
 json_t *test_app_call(struct app *app, enum http_method method, const char *target,
                       const char *body, const char *content_type, bool staff, int *status,
                       char *raw, size_t raw_size);
+
+/* An fts5 search handle on the index file at path (search.path); aborts
+ * the test on error.  Caller closes it (driver->close). */
+struct search *test_fts5_open(const char *path);
 
 /* Runs a suite and returns a process exit status. */
 int test_run_suite(Suite *suite);
