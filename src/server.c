@@ -54,6 +54,7 @@
 #include "auth.h"
 #include "auth_cache.h"
 #include "http.h"
+#include "http_listener.h"
 #include "http_router.h"
 #include "log.h"
 #include "metrics.h"
@@ -657,22 +658,6 @@ static int resolve_listen(const char *listen, struct sockaddr_storage *addr, soc
     return 0;
 }
 
-/* libmicrohttpd does not say why it could not start; binding the same
- * address ourselves finds the reason (port in use, permission). */
-static const char *bind_failure(const struct sockaddr_storage *addr, socklen_t len)
-{
-    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return strerror(errno);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const char *why = NULL;
-    if (bind(fd, (const struct sockaddr *)addr, len) != 0)
-        why = strerror(errno);
-    close(fd);
-    return why != NULL ? why : "libmicrohttpd could not start (see the log at debug level)";
-}
-
 /* Whether to set SO_REUSEPORT, so that N catalogd processes listen on one
  * port and the kernel spreads connections among them (docs/operations.md,
  * "Several processes").  Only when every piece of shared state lives
@@ -752,15 +737,14 @@ static void init_id_prefix(struct server *srv)
 
 /* After SIGTERM: no new connections, in-flight requests get up to
  * drain_timeout to finish; a second SIGTERM/SIGINT stops at once. */
-static void drain(struct server *srv, struct MHD_Daemon *daemon, int64_t timeout_s)
+static void drain(struct server *srv, struct MHD_Daemon *daemon, struct http_listener *listener,
+                  int64_t timeout_s)
 {
     atomic_store(&srv->draining, true);
     /* Closing the listening socket at once (rather than after the drain)
      * makes new connections fail fast, so a load balancer moves on instead
      * of queueing clients in a backlog nobody will accept from. */
-    MHD_socket listen_fd = MHD_quiesce_daemon(daemon);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
+    http_listener_close(listener);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     int left = atomic_load(&srv->in_flight);
@@ -803,25 +787,33 @@ int server_run(struct app *app, struct error *err)
         return -1;
     srv.tokens = auth_cache_new(TOKEN_CACHE_ENTRIES);
 
+    struct http_listener *listener = NULL;
+    struct error why = {0};
+    if (http_listener_open(&addr, addr_len, shares_port(cfg), &listener, &why) != 0) {
+        restore_signals(old);
+        auth_cache_free(srv.tokens);
+        return error_set(err, ERR_IO, "cannot listen on %s: %s", listen, why.message);
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
-    if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
     int64_t threads = config_server_threads(cfg);
     struct MHD_Daemon *daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)(shares_port(cfg) ? 1 : 0), MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(threads > 1 ? threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)config_int(cfg, "server.connection_timeout"), MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)config_int(cfg, "server.max_connections"), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)config_int(cfg, "server.max_header_bytes"), MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-        &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
-    if (daemon == NULL) {
-        const char *why = bind_failure(&addr, addr_len);
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config_int(cfg, "server.connection_timeout"),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)config_int(cfg, "server.max_connections"),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)config_int(cfg, "server.max_header_bytes"),
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+        MHD_OPTION_END);
+    if (daemon == NULL || http_listener_start(listener, daemon, &why) != 0) {
+        http_listener_close(listener);
+        if (daemon != NULL)
+            MHD_stop_daemon(daemon);
         restore_signals(old);
         auth_cache_free(srv.tokens);
-        return error_set(err, ERR_IO, "cannot listen on %s: %s", listen, why);
+        return error_set(err, ERR_IO, "cannot serve on %s: %s", listen,
+                         daemon == NULL ? "libmicrohttpd could not start (see the log)"
+                                        : why.message);
     }
     log_msg(LOG_INFO, "listening on %s (%lld threads)", listen, (long long)threads);
 
@@ -838,7 +830,7 @@ int server_run(struct app *app, struct error *err)
             break;
         }
     }
-    drain(&srv, daemon, config_int(cfg, "server.drain_timeout"));
+    drain(&srv, daemon, listener, config_int(cfg, "server.drain_timeout"));
     restore_signals(old);
     auth_cache_free(srv.tokens);
     log_msg(LOG_INFO, "stopped");

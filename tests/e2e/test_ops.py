@@ -222,5 +222,57 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("server.listen", proc.stderr)
 
 
+def epoll_registrations(pid):
+    """How many descriptors each epoll instance of process pid watches
+    (Linux: one tfd line per descriptor in the epoll's fdinfo)."""
+    counts = []
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)) != "anon_inode:[eventpoll]":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                counts.append(sum(1 for line in f if line.startswith("tfd:")))
+        except OSError:
+            continue
+    return counts
+
+
+class ConnectionSpread(unittest.TestCase):
+    """Keep-alive connections opened in a burst are shared evenly by the
+    worker threads: one worker's epoll holding twice the other's made its
+    requests wait twice as long (the cached GET p99 in docs/benchmarks.md)."""
+
+    def test_a_burst_of_connections_is_split_evenly_over_the_workers(self):
+        import http.client
+        import socket
+        server = Server(catalog=None, settings={"server.threads": "2"})
+        conns = []
+        try:
+            server.start()
+            # All connected before any request, as a proxy's pool or a
+            # load generator does.
+            for _ in range(32):
+                conns.append(socket.create_connection(("127.0.0.1", server.port), timeout=10))
+            for s in conns:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            for s in conns:
+                resp = http.client.HTTPResponse(s)
+                resp.begin()
+                resp.read()
+                self.assertEqual(resp.status, 200)
+            counts = sorted(epoll_registrations(server.proc.pid))
+            # The two busiest epolls are the workers' (the others watch a
+            # descriptor or two); each must hold about 16 connections.
+            workers = counts[-2:]
+            self.assertGreaterEqual(min(workers), 16, counts)
+            self.assertLessEqual(max(workers) - min(workers), 2, counts)
+        finally:
+            for s in conns:
+                s.close()
+            server.stop()
+            server.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
