@@ -9,6 +9,15 @@
  * every process sharing the catalog must see at once: in express a small
  * counter file beside the database, in Redis a key.  Drivers: memory
  * (bounded LRU, in-process), redis, redis-cluster, none.
+ *
+ * Stale while revalidate.  An entry past its TTL but of the generation the
+ * lookup names may still be served for cache.stale_ttl seconds (its grace)
+ * while one caller recomputes it: the first lookup to find it past its TTL
+ * is a miss (it takes the refresh lease and is expected to store the new
+ * value), the others meanwhile get the old bytes with CACHE_STALE.  A lease
+ * lasts CACHE_REFRESH_LEASE_MS (at most until the grace ends); a refresher
+ * that never stores (an error, a non-200) is replaced by the next lookup
+ * after it.  An entry of another generation is never served, stale or not.
  */
 #ifndef CATALOGD_CACHE_H
 #define CATALOGD_CACHE_H
@@ -23,8 +32,22 @@ struct cache {
     const struct cache_driver *driver;
 };
 
+/* What get and get_shared return besides -1 (error). */
+enum {
+    CACHE_MISS = 0,  /* absent, of another generation, past its grace, or
+                      * past its TTL with this caller elected to refresh it */
+    CACHE_HIT = 1,   /* within its TTL */
+    CACHE_STALE = 2, /* past its TTL, within its grace, and another caller
+                      * holds the refresh lease: serve it, store nothing */
+};
+
+/* How long one refresher is waited for before the next lookup of a stale
+ * entry takes over (bounded by the entry's grace). */
+#define CACHE_REFRESH_LEASE_MS 3000
+
 struct cache_stats {
-    uint64_t hits;
+    uint64_t hits;  /* CACHE_HIT lookups */
+    uint64_t stale; /* CACHE_STALE lookups (neither hits nor misses) */
     uint64_t misses;
     uint64_t evictions;
     uint64_t bytes;   /* bytes held now */
@@ -53,20 +76,24 @@ struct cache_driver {
     /* *out is owned by the caller (close). */
     int (*open)(const struct config *config, struct cache **out, struct error *err);
     void (*close)(struct cache *cache);
-    /* Returns 1 on a hit with *value a malloc'd copy owned by the caller
-     * (free) and *len its length, 0 on a miss (absent, expired or of
-     * another generation), -1 on error (ERR_UNAVAILABLE when the cache
-     * cannot be reached; callers then serve uncached). */
+    /* Returns CACHE_HIT (1) or CACHE_STALE (2) with *value a malloc'd copy
+     * owned by the caller (free) and *len its length, CACHE_MISS (0) on a
+     * miss (absent, past its grace or of another generation, or stale with
+     * this caller the one to refresh it: compute and set), -1 on error
+     * (ERR_UNAVAILABLE when the cache cannot be reached; callers then serve
+     * uncached). */
     int (*get)(struct cache *cache, const char *key, uint64_t generation, char **value, size_t *len,
                struct error *err);
-    /* Optional (NULL: callers use get): like get, but a hit hands out the
-     * stored value itself, *value owned by the caller until it calls
+    /* Optional (NULL: callers use get): like get, but a hit (or a stale
+     * hit) hands out the stored value itself, *value owned by the caller until it calls
      * cache_value_release (from any thread), so a hit costs no copy.  *value
      * is NULL on a miss or an error. */
     int (*get_shared)(struct cache *cache, const char *key, uint64_t generation,
                       struct cache_value **value, struct error *err);
-    /* Stores a copy of value.  A value larger than the driver takes is
-     * silently not stored (return 0). */
+    /* Stores a copy of value, fresh for ttl_seconds (0: cache.ttl) and then
+     * stale for cache.stale_ttl more; the refresh lease on key, if any, ends.
+     * A value larger than the driver takes is silently not stored
+     * (return 0). */
     int (*set)(struct cache *cache, const char *key, uint64_t generation, const char *value,
                size_t len, unsigned ttl_seconds, struct error *err);
     /* Reads or increments a named generation counter. */
@@ -85,5 +112,10 @@ static inline void cache_close(struct cache *c)
 
 /* Opens the driver named by [cache] driver.  *out is owned by the caller. */
 int cache_open(const struct config *config, struct cache **out, struct error *err);
+
+/* Tests only: moves the clock every driver in this process reads for TTLs,
+ * grace and refresh leases by ms (cumulative), so that expiry is tested
+ * without sleeping.  Defined with the LRU table (cache/lru.c). */
+void cache_clock_advance(int64_t ms);
 
 #endif

@@ -101,6 +101,10 @@ static int cache_stats_text(struct cache *cache, char *out, size_t size)
                     "# HELP catalogd_cache_hits_total Cache lookups that hit.\n"
                     "# TYPE catalogd_cache_hits_total counter\n"
                     "catalogd_cache_hits_total %llu\n"
+                    "# HELP catalogd_cache_stale_total Cache lookups served stale (past "
+                    "cache.ttl, within cache.stale_ttl) while another request refreshed.\n"
+                    "# TYPE catalogd_cache_stale_total counter\n"
+                    "catalogd_cache_stale_total %llu\n"
                     "# HELP catalogd_cache_misses_total Cache lookups that missed.\n"
                     "# TYPE catalogd_cache_misses_total counter\n"
                     "catalogd_cache_misses_total %llu\n"
@@ -113,9 +117,9 @@ static int cache_stats_text(struct cache *cache, char *out, size_t size)
                     "# HELP catalogd_cache_entries Entries held by the cache.\n"
                     "# TYPE catalogd_cache_entries gauge\n"
                     "catalogd_cache_entries %llu\n",
-                    (unsigned long long)st.hits, (unsigned long long)st.misses,
-                    (unsigned long long)st.evictions, (unsigned long long)st.bytes,
-                    (unsigned long long)st.entries);
+                    (unsigned long long)st.hits, (unsigned long long)st.stale,
+                    (unsigned long long)st.misses, (unsigned long long)st.evictions,
+                    (unsigned long long)st.bytes, (unsigned long long)st.entries);
 }
 
 void ops_metrics(struct app *app, const struct http_request *req, const struct route *route,

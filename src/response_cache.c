@@ -170,6 +170,7 @@ int response_cache_lookup(struct cache *cache, const struct route *route,
 {
     probe->active = false;
     probe->hit = false;
+    probe->stale = false;
     if (cache == NULL)
         return 0;
     enum response_cache_scope scope = response_cache_scope(route, req);
@@ -196,7 +197,7 @@ int response_cache_lookup(struct cache *cache, const struct route *route,
         return 0; /* serve uncached, store nothing */
     }
     note_success();
-    if (rc == 0) {
+    if (rc == CACHE_MISS) {
         probe->active = true;
         return 0;
     }
@@ -214,6 +215,7 @@ int response_cache_lookup(struct cache *cache, const struct route *route,
     }
     resp->content_type = NULL;
     probe->hit = true;
+    probe->stale = rc == CACHE_STALE;
     return 1;
 }
 

@@ -10,9 +10,11 @@
  * and any request with a q parameter).  The counters are read from the
  * cache driver at every lookup, so a write committed by any process that
  * shares the store (after_commit bumps them) makes every older entry a
- * miss.  Only 200 JSON responses are stored; operational routes (/health/,
- * /healthz, /readyz, /metrics) and anything but GET/HEAD never are.  A cache
- * that fails is bypassed: the request is served uncached, never refused.
+ * miss.  An entry past cache.ttl but of the current generation may be
+ * served for cache.stale_ttl more while one request recomputes it
+ * (cache.h, "Stale while revalidate").  Only 200 JSON responses are stored; operational routes
+ * (/health/, /healthz, /readyz, /metrics) and anything but GET/HEAD never are.  A cache that fails
+ * is bypassed: the request is served uncached, never refused.
  */
 #ifndef CATALOGD_RESPONSE_CACHE_H
 #define CATALOGD_RESPONSE_CACHE_H
@@ -66,17 +68,21 @@ int response_cache_generation(struct cache *cache, enum response_cache_scope sco
 struct response_cache_probe {
     bool active; /* looked up and missed: store the response afterwards */
     bool hit;
+    bool stale; /* the hit is past its TTL, in its grace (X-Cache: stale) */
     uint64_t generation;
     char key[RESPONSE_CACHE_KEY_MAX];
 };
 
-/* Looks the request up.  Returns 1 on a hit, with resp filled (status 200;
+/* Looks the request up.  Returns 1 on a hit (probe->stale when the driver
+ * served it stale while another request refreshes it), with resp filled
+ * (status 200;
  * the body either malloc'd, or borrowed from the cache with
  * resp->body_release set, so give it up with http_response_free_body or by
  * sending it); 0 otherwise, with
  * probe->active true when the response should be offered to
- * response_cache_store afterwards.  cache may be NULL (no cache: 0).  A
- * cache failure is a miss that is not stored. */
+ * response_cache_store afterwards (a miss, or a stale entry this request
+ * was elected to refresh).  cache may be NULL (no cache: 0).  A cache
+ * failure is a miss that is not stored. */
 int response_cache_lookup(struct cache *cache, const struct route *route,
                           const struct http_request *req, struct response_cache_probe *probe,
                           struct http_response *resp);

@@ -546,7 +546,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
         .caller = id.caller,
     };
     struct response_cache_probe probe; /* the key buffer needs no clearing */
-    probe.active = probe.hit = false;
+    probe.active = probe.hit = probe.stale = false;
     if (route == NULL) {
         memcpy(resp.allow, allow, sizeof resp.allow);
         if (route_err.code == ERR_NOT_FOUND)
@@ -563,7 +563,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
         }
     }
     /* X-Cache only on responses the cache was asked about. */
-    meta.x_cache = probe.hit ? "hit" : probe.active ? "miss" : NULL;
+    meta.x_cache = probe.hit ? (probe.stale ? "stale" : "hit") : probe.active ? "miss" : NULL;
     enum MHD_Result ret =
         send_response(srv, conn, st, method, url, request_id, &resp, route_index, &meta);
     query_params_free(&query);

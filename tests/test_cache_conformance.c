@@ -10,6 +10,7 @@
  * the outage tests take the server down and bring it back.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,8 @@ static struct cache *ns_open_with(const struct ns *ns, const char *max_bytes, co
     return c;
 }
 
-/* 1 on a hit with exactly want (want_len bytes), 0 on a miss. */
+/* 1 on a hit (2 on a stale one) with exactly want (want_len bytes), 0 on a
+ * miss. */
 static int lookup_n(struct cache *c, const char *key, uint64_t gen, const char *want,
                     size_t want_len)
 {
@@ -95,7 +97,7 @@ static int lookup_n(struct cache *c, const char *key, uint64_t gen, const char *
     struct error err = {0};
     int rc = c->driver->get(c, key, gen, &value, &len, &err);
     ck_assert_msg(rc >= 0, "%s get: %s", c->driver->name, err.message);
-    if (rc == 1) {
+    if (rc >= 1) {
         ck_assert_msg(want != NULL, "%s: unexpected hit on %s", c->driver->name, key);
         ck_assert_uint_eq(len, want_len);
         ck_assert(memcmp(value, want, len) == 0);
@@ -444,7 +446,7 @@ START_TEST(redis_near_copy_follows_the_entry_in_redis)
     put(b, "k", g, "value", 0);
     ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
     char args[256];
-    snprintf(args, sizeof args, "UNLINK '%se:k'", ns.prefix);
+    snprintf(args, sizeof args, "UNLINK '%se2:k'", ns.prefix);
     redis_cli(args);
     ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
 
@@ -726,6 +728,142 @@ START_TEST(redis_epoch_bumped_after_a_timeout)
 }
 END_TEST
 
+/* ---- stale while revalidate (cache.stale_ttl), on the cache clock ---- */
+
+/* Past its TTL an entry of the current generation is a miss for exactly one
+ * caller (the refresher) and stale for every other, here and (entries that
+ * are shared: redis) in another "process", until the refresher stores: then
+ * fresh again, for everyone. */
+START_TEST(stale_served_while_one_refreshes)
+{
+    struct ns ns;
+    ns_init(&ns, _i);
+    struct cache *a = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10");
+    /* The memory driver's entries are its process's own: b is a then. */
+    bool shared = ns.t->url != NULL;
+    struct cache *b = shared ? ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10") : a;
+    uint64_t g = gen_of(a, "catalog");
+    put(a, "k", g, "old", 0);
+    ck_assert_int_eq(lookup(a, "k", g, "old"), CACHE_HIT);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_HIT);
+    struct cache_stats before, after;
+    a->driver->stats(a, &before);
+    cache_clock_advance(1500);
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), NULL), CACHE_MISS); /* refresher */
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_STALE);
+    struct cache_value *v = NULL;
+    struct error err = {0};
+    ck_assert_int_eq(a->driver->get_shared(a, "k", gen_of(a, "catalog"), &v, &err), CACHE_STALE);
+    ck_assert_uint_eq(v->len, 3);
+    ck_assert(memcmp(v->data, "old", 3) == 0);
+    cache_value_release(v);
+    a->driver->stats(a, &after);
+    ck_assert_uint_eq(after.stale - before.stale, shared ? 3 : 4);
+    ck_assert_uint_eq(after.misses - before.misses, 1);
+    ck_assert_uint_eq(after.hits, before.hits);
+    put(a, "k", g, "new", 0); /* the refresher stores */
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "new"), CACHE_HIT);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "new"), CACHE_HIT);
+    if (shared)
+        cache_close(b);
+    cache_close(a);
+}
+END_TEST
+
+/* An entry of an older generation is never served, stale or not: after a
+ * write, every lookup misses, however many there are. */
+START_TEST(stale_never_serves_an_older_generation)
+{
+    struct ns ns;
+    ns_init(&ns, _i);
+    struct cache *a = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10");
+    struct cache *b = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10");
+    uint64_t g = gen_of(a, "catalog");
+    put(a, "k", g, "old", 0);
+    cache_clock_advance(1500);
+    bump(b, "catalog"); /* a write in another process */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), NULL), CACHE_MISS);
+        ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), CACHE_MISS);
+    }
+    /* Also before the TTL: a write is never hidden behind the grace. */
+    uint64_t g2 = gen_of(a, "catalog");
+    put(a, "j", g2, "x", 0);
+    bump(a, "catalog");
+    ck_assert_int_eq(lookup(a, "j", gen_of(a, "catalog"), NULL), CACHE_MISS);
+    ck_assert_int_eq(lookup(b, "j", gen_of(b, "catalog"), NULL), CACHE_MISS);
+    cache_close(a);
+    cache_close(b);
+}
+END_TEST
+
+/* Past TTL + grace the entry is a plain miss for everyone. */
+START_TEST(stale_ends_with_the_grace)
+{
+    struct ns ns;
+    ns_init(&ns, _i);
+    struct cache *c = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=2");
+    uint64_t g = gen_of(c, "catalog");
+    put(c, "k", g, "old", 0);
+    cache_clock_advance(2500); /* within the grace */
+    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
+    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), "old"), CACHE_STALE);
+    cache_clock_advance(1000); /* 3.5 s: past 1 + 2 */
+    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
+    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
+    cache_close(c);
+}
+END_TEST
+
+/* A refresher that never stores (an error, a non-200) holds the lease for
+ * CACHE_REFRESH_LEASE_MS only: then the next lookup, in any process,
+ * becomes the refresher, and the others are stale again. */
+START_TEST(stale_refresher_replaced_after_its_lease)
+{
+    struct ns ns;
+    ns_init(&ns, _i);
+    struct cache *a = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=30");
+    /* The memory driver's entries are its process's own: b is a then. */
+    bool shared = ns.t->url != NULL;
+    struct cache *b = shared ? ns_open_with(&ns, "1M", "1", "cache.stale_ttl=30") : a;
+    uint64_t g = gen_of(a, "catalog");
+    put(a, "k", g, "old", 0);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_HIT);
+    cache_clock_advance(1500);
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), NULL), CACHE_MISS);
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
+    cache_clock_advance(CACHE_REFRESH_LEASE_MS - 500); /* lease still held */
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
+    cache_clock_advance(600); /* lease over: a new refresher */
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), CACHE_MISS);
+    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
+    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_STALE);
+    if (shared)
+        cache_close(b);
+    cache_close(a);
+}
+END_TEST
+
+/* cache.stale_ttl = 0: past the TTL every lookup misses, as before. */
+START_TEST(stale_ttl_zero_expires_at_the_ttl)
+{
+    struct ns ns;
+    ns_init(&ns, _i);
+    struct cache *c = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=0");
+    uint64_t g = gen_of(c, "catalog");
+    put(c, "k", g, "old", 0);
+    ck_assert_int_eq(lookup(c, "k", g, "old"), CACHE_HIT);
+    cache_clock_advance(1100);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
+    put(c, "k", g, "new", 0);
+    ck_assert_int_eq(lookup(c, "k", g, "new"), CACHE_HIT);
+    cache_close(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_conformance");
@@ -740,6 +878,11 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, stats_count, 0, n_targets);
     tcase_add_loop_test(tc, health_ok, 0, n_targets);
     tcase_add_loop_test(tc, too_large_is_not_stored, 0, n_targets);
+    tcase_add_loop_test(tc, stale_served_while_one_refreshes, 0, n_targets);
+    tcase_add_loop_test(tc, stale_never_serves_an_older_generation, 0, n_targets);
+    tcase_add_loop_test(tc, stale_ends_with_the_grace, 0, n_targets);
+    tcase_add_loop_test(tc, stale_refresher_replaced_after_its_lease, 0, n_targets);
+    tcase_add_loop_test(tc, stale_ttl_zero_expires_at_the_ttl, 0, n_targets);
     suite_add_tcase(s, tc);
     if (n_targets > 1) {
         TCase *near = tcase_create("redis_near");

@@ -409,6 +409,52 @@ START_TEST(ttl_expires_entries)
 }
 END_TEST
 
+/* Past cache.ttl, within cache.stale_ttl (default 10 s): the first request
+ * is the refresher (a miss offered to the store), and until it stores the
+ * others get the old body marked stale (probe.stale: X-Cache: stale); a
+ * write in the meantime is never hidden behind the grace. */
+START_TEST(stale_hit_while_one_refreshes)
+{
+    char *dir;
+    struct cache *c = open_memory("1", &dir);
+    struct test_req t;
+    req_init(&t, HTTP_GET, "/api/v1/courses/", NULL, false);
+    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":1}", NULL), 0);
+    cache_clock_advance(1500);
+
+    struct response_cache_probe refresher, probe;
+    struct http_response resp = {0};
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &refresher, &resp), 0);
+    ck_assert(refresher.active);
+    ck_assert(!refresher.stale);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 1);
+    ck_assert(probe.hit);
+    ck_assert(probe.stale);
+    ck_assert(!probe.active);
+    ck_assert_uint_eq(resp.body_len, 7);
+    ck_assert(memcmp(resp.body, "{\"v\":1}", 7) == 0);
+    http_response_free_body(&resp);
+
+    respond(&resp, 200, "{\"v\":2}");
+    response_cache_store(c, &refresher, &resp);
+    http_response_free_body(&resp);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 1);
+    ck_assert(probe.hit);
+    ck_assert(!probe.stale);
+    ck_assert(memcmp(resp.body, "{\"v\":2}", 7) == 0);
+    http_response_free_body(&resp);
+
+    cache_clock_advance(1500);
+    bump(c, "catalog");
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 0);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 0);
+    ck_assert(probe.active);
+    req_free(&t);
+    cache_close(c);
+    free(dir);
+}
+END_TEST
+
 START_TEST(only_plain_200s_are_stored)
 {
     char *dir;
@@ -556,6 +602,7 @@ int main(void)
     tcase_add_test(mem, search_follows_both_generations);
     tcase_add_test(mem, generation_seen_across_handles);
     tcase_add_test(mem, ttl_expires_entries);
+    tcase_add_test(mem, stale_hit_while_one_refreshes);
     tcase_add_test(mem, only_plain_200s_are_stored);
     tcase_add_test(mem, failing_cache_is_bypassed);
     suite_add_tcase(s, mem);

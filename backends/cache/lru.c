@@ -17,8 +17,8 @@ struct lru_entry {
     struct lru_entry *hnext;       /* hash chain */
     struct lru_entry *prev, *next; /* LRU list, most recent first */
     uint64_t hash;
-    uint64_t stamp_a, stamp_b;
-    int64_t expires_ms;
+    struct lru_stamp st;
+    int64_t lease_until_ms; /* a refresher holds the stale entry until then (under mu) */
     size_t klen, charge;
     char data[]; /* key, NUL, value */
 };
@@ -29,8 +29,16 @@ struct lru {
     size_t nbuckets;
     struct lru_entry *head, *tail;
     size_t max_bytes, bytes, entries;
-    uint64_t hits, misses, evictions;
+    uint64_t hits, stale, misses, evictions;
 };
+
+/* cache_clock_advance's shift of both clocks, for tests. */
+static _Atomic int64_t clock_shift_ms;
+
+void cache_clock_advance(int64_t ms)
+{
+    atomic_fetch_add(&clock_shift_ms, ms);
+}
 
 size_t lru_entry_overhead(void)
 {
@@ -41,7 +49,16 @@ int64_t lru_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+           atomic_load_explicit(&clock_shift_ms, memory_order_relaxed);
+}
+
+int64_t lru_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+           atomic_load_explicit(&clock_shift_ms, memory_order_relaxed);
 }
 
 static uint64_t hash_key(const char *key, size_t len)
@@ -190,18 +207,31 @@ void lru_free(struct lru *l)
     free(l);
 }
 
-struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, uint64_t stamp_b)
+struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, uint64_t stamp_b,
+                            bool *stale, uint64_t *tag)
 {
     size_t klen = strlen(key);
     uint64_t hash = hash_key(key, klen);
+    bool is_stale = false;
+    int64_t now = lru_now_ms();
     pthread_mutex_lock(&l->mu);
     struct lru_entry **pp = find_slot(l, key, klen, hash);
     struct lru_entry *e = *pp;
-    if (e != NULL &&
-        (e->stamp_a != stamp_a || e->stamp_b != stamp_b || lru_now_ms() >= e->expires_ms)) {
+    if (e != NULL && (e->st.a != stamp_a || e->st.b != stamp_b || now >= e->st.stale_until_ms)) {
         /* Never valid again: stamps only grow and time only passes. */
         remove_at(l, pp);
         e = NULL;
+    }
+    if (e != NULL && now >= e->st.fresh_until_ms) {
+        if (now >= e->lease_until_ms) {
+            /* This caller refreshes; the entry stays for the others. */
+            e->lease_until_ms = now + CACHE_REFRESH_LEASE_MS < e->st.stale_until_ms
+                                    ? now + CACHE_REFRESH_LEASE_MS
+                                    : e->st.stale_until_ms;
+            e = NULL;
+        } else {
+            is_stale = true;
+        }
     }
     if (e == NULL) {
         l->misses++;
@@ -210,15 +240,22 @@ struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, ui
             list_unlink(l, e);
             list_push_front(l, e);
         }
-        l->hits++;
+        if (is_stale)
+            l->stale++;
+        else
+            l->hits++;
+        if (tag != NULL)
+            *tag = e->st.tag;
         atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&l->mu);
+    if (stale != NULL)
+        *stale = is_stale;
     return e != NULL ? &e->pub : NULL;
 }
 
-int lru_put(struct lru *l, const char *key, uint64_t stamp_a, uint64_t stamp_b, int64_t expires_ms,
-            const char *value, size_t len, struct cache_value **out, struct error *err)
+int lru_put(struct lru *l, const char *key, const struct lru_stamp *st, const char *value,
+            size_t len, struct cache_value **out, struct error *err)
 {
     if (out != NULL)
         *out = NULL;
@@ -234,9 +271,9 @@ int lru_put(struct lru *l, const char *key, uint64_t stamp_a, uint64_t stamp_b, 
         return error_set(err, ERR_INTERNAL, "out of memory");
     memset(e, 0, sizeof *e);
     e->hash = hash_key(key, klen);
-    e->stamp_a = stamp_a;
-    e->stamp_b = stamp_b;
-    e->expires_ms = expires_ms;
+    e->st = *st;
+    if (e->st.stale_until_ms < e->st.fresh_until_ms)
+        e->st.stale_until_ms = e->st.fresh_until_ms;
     e->klen = klen;
     e->charge = charge;
     memcpy(e->data, key, klen + 1);
@@ -280,6 +317,7 @@ void lru_stats(struct lru *l, struct cache_stats *out)
 {
     pthread_mutex_lock(&l->mu);
     out->hits = l->hits;
+    out->stale = l->stale;
     out->misses = l->misses;
     out->evictions = l->evictions;
     out->bytes = l->bytes;

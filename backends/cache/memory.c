@@ -11,6 +11,10 @@
  * freed when its last holder releases it; until then its bytes are no
  * longer counted in cache.max_bytes (they are a response being sent).
  *
+ * Stale while revalidate (cache.h): an entry stays cache.stale_ttl seconds
+ * past its TTL; the table elects the refresher (lru.h), per process, which
+ * is all there is: the entries are this process's own.
+ *
  * Generation counters must be seen by every process serving the same
  * catalog the moment a write commits (design.md, "Cache by generation").
  * They live in a small file beside the store, store.path + "-generation",
@@ -53,6 +57,7 @@ struct mem_cache {
     struct cache base; /* first: the handle callers hold */
     struct lru *lru;   /* the entries */
     unsigned default_ttl;
+    unsigned stale_ttl; /* cache.stale_ttl: seconds of grace past the TTL */
 
     pthread_mutex_t gen_mu; /* guards slot claiming, not the counters */
     int gen_fd;             /* -1 when in-process */
@@ -178,6 +183,7 @@ static int mem_open(const struct config *config, struct cache **out, struct erro
     }
     m->base.driver = &cache_memory_driver;
     m->default_ttl = (unsigned)config_int(config, "cache.ttl");
+    m->stale_ttl = (unsigned)config_int(config, "cache.stale_ttl");
     pthread_mutex_init(&m->gen_mu, NULL);
     open_generation_file(m, config_get(config, "store.path"));
     *out = &m->base;
@@ -203,9 +209,10 @@ static int mem_get(struct cache *c, const char *key, uint64_t generation, char *
 {
     *value = NULL;
     *len = 0;
-    struct cache_value *v = lru_get(of(c)->lru, key, generation, 0);
+    bool stale;
+    struct cache_value *v = lru_get(of(c)->lru, key, generation, 0, &stale, NULL);
     if (v == NULL)
-        return 0;
+        return CACHE_MISS;
     /* Copied outside the lock: the reference keeps the bytes. */
     char *copy = malloc(v->len ? v->len : 1);
     if (copy != NULL)
@@ -216,23 +223,28 @@ static int mem_get(struct cache *c, const char *key, uint64_t generation, char *
         return error_set(err, ERR_INTERNAL, "out of memory");
     *value = copy;
     *len = n;
-    return 1;
+    return stale ? CACHE_STALE : CACHE_HIT;
 }
 
 static int mem_get_shared(struct cache *c, const char *key, uint64_t generation,
                           struct cache_value **value, struct error *err)
 {
     (void)err;
-    *value = lru_get(of(c)->lru, key, generation, 0);
-    return *value != NULL;
+    bool stale;
+    *value = lru_get(of(c)->lru, key, generation, 0, &stale, NULL);
+    if (*value == NULL)
+        return CACHE_MISS;
+    return stale ? CACHE_STALE : CACHE_HIT;
 }
 
 static int mem_set(struct cache *c, const char *key, uint64_t generation, const char *value,
                    size_t len, unsigned ttl_seconds, struct error *err)
 {
     struct mem_cache *m = of(c);
-    int64_t expires = lru_now_ms() + 1000 * (int64_t)(ttl_seconds ? ttl_seconds : m->default_ttl);
-    return lru_put(m->lru, key, generation, 0, expires, value, len, NULL, err);
+    struct lru_stamp st = {.a = generation, .b = 0};
+    st.fresh_until_ms = lru_now_ms() + 1000 * (int64_t)(ttl_seconds ? ttl_seconds : m->default_ttl);
+    st.stale_until_ms = st.fresh_until_ms + 1000 * (int64_t)m->stale_ttl;
+    return lru_put(m->lru, key, &st, value, len, NULL, err);
 }
 
 static int mem_generation(struct cache *c, const char *name, uint64_t *out, struct error *err)

@@ -2,10 +2,25 @@
  * redis - the response cache in Redis (hiredis 0.14), shared by every
  * catalogd process that names the same cache.url and cache.prefix.
  *
- * Keys: <prefix>e:<key> (entries), <prefix>gen:<name> (generation
- * counters, INCR), <prefix>epoch (the outage epoch, below).  An entry's
- * value is a 16-byte stamp (epoch and generation, big-endian) followed by
- * the bytes; it is written with SET ... PX ttl.
+ * Keys: <prefix>e2:<key> (entries), <prefix>gen:<name> (generation
+ * counters, INCR), <prefix>epoch (the outage epoch, below), <prefix>r:<key>
+ * (refresh leases, below).  An entry's value is a 32-byte header (epoch,
+ * generation, fresh-until and stale-until in wall-clock milliseconds, each
+ * big-endian 64-bit) followed by the bytes; it is written with SET ... PX
+ * (ttl + stale_ttl).  ("e2:": entries of the 16-byte header that came before
+ * live under "e:", so that processes of both versions sharing a Redis
+ * during an upgrade never read each other's values; they expire there.)
+ *
+ * Stale while revalidate (cache.h).  The header carries the logical expiry,
+ * so every process agrees on when an entry is fresh and when stale, up to
+ * the skew of the hosts' clocks.  Past fresh-until, the refresher is elected
+ * across processes: a small script takes <prefix>r:<key> when it is absent
+ * or holds a lease deadline already passed, writing its own deadline
+ * (CACHE_REFRESH_LEASE_MS, at most until stale-until; the key's PX is the
+ * same, so it also goes by itself); the caller that takes it misses, every
+ * other lookup meanwhile, in any process, is CACHE_STALE.  set() deletes
+ * the lease with the write, so the next entry starts without one.  A stale
+ * lookup costs a second round trip (the script), only during a refresh.
  *
  * One round trip per hit.  The caller reads generations and then looks up
  * (response_cache.c).  generation() answers from this thread's view (the
@@ -71,17 +86,29 @@ extern const struct cache_driver cache_redis_driver;
 
 #define VIEW_MAX 8 /* generation counters a thread keeps in view */
 #define GEN_NAME_MAX 48
-#define STAMP_BYTES 16
+#define STAMP_BYTES 16  /* epoch and generation, the header's start */
+#define HEADER_BYTES 32 /* and fresh-until and stale-until */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define HOST_MAX 256
 
-/* Stores ARGV[2] under KEYS[2] for ARGV[3] ms only if the epoch in KEYS[1]
- * is still ARGV[1] (an absent epoch reads as "0"). */
+/* Stores ARGV[2] under KEYS[2] for ARGV[3] ms, and ends the refresh lease
+ * KEYS[3], only if the epoch in KEYS[1] is still ARGV[1] (an absent epoch
+ * reads as "0"). */
 static const char set_script[] =
     "local e = redis.call('GET', KEYS[1]) or '0' "
-    "if e == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) return 1 end "
+    "if e == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) "
+    "redis.call('DEL', KEYS[3]) return 1 end "
     "return 0";
+
+/* Takes the refresh lease KEYS[1] unless it holds a deadline later than
+ * ARGV[1] (now, wall-clock ms): writes the deadline ARGV[2] for ARGV[3] ms.
+ * 1: taken (the caller refreshes), 0: another caller holds it.  Deadlines
+ * are compared, not only the key's presence, so that the lease follows the
+ * callers' clock (and cache_clock_advance in tests). */
+static const char claim_script[] = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') or 0 "
+                                   "if v > tonumber(ARGV[1]) then return 0 end "
+                                   "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1";
 
 struct gen_view {
     char name[GEN_NAME_MAX];
@@ -119,6 +146,7 @@ struct redis_cache {
     struct timeval connect_tv, command_tv;
     size_t max_bytes;
     unsigned default_ttl;
+    unsigned stale_ttl; /* cache.stale_ttl: seconds of grace past the TTL */
     /* The near cache: entries this process read or wrote, stamped (epoch,
      * generation); holds nothing when cache.local_max_bytes is 0 (near_on
      * false), and still makes the one copy a hit is lent from. */
@@ -133,7 +161,7 @@ struct redis_cache {
     _Atomic uint64_t epoch_bumped_for; /* outage count the epoch covers */
     _Atomic int64_t down_until_ms;     /* 0: not down */
     _Atomic int64_t backoff_ms;
-    _Atomic uint64_t hits, misses;
+    _Atomic uint64_t hits, stale, misses;
 };
 
 static struct redis_cache *of(struct cache *c)
@@ -590,15 +618,18 @@ static redisReply *read_view(struct redis_cache *r, struct conn *c, const struct
 }
 
 /* Whether this thread's near copy of the entry at entry_key, stamped
- * (epoch, generation), may be served: one round trip that pipelines the
- * view's MGET (without the entry) and GETRANGE of the entry's 16-byte stamp.
- * Yes when no consulted counter and not the epoch has moved (as for any
- * hit) and Redis still holds the entry with that very stamp, so that an
- * entry deleted, expired or evicted in Redis is not served from here
- * either.  Returns 1 (serve it), 0 (a miss; *stale as view_apply's), or -1
- * with err set. */
+ * (epoch, generation) and fresh until fresh_until, is the entry Redis holds:
+ * one round trip that pipelines the view's MGET (without the entry) and
+ * GETRANGE of the entry's header.  Yes when no consulted counter and not
+ * the epoch has moved (as for any hit) and Redis still holds the entry with
+ * that very stamp and fresh-until, so that an entry deleted, expired,
+ * evicted or rewritten in Redis is not served from here either; then
+ * *stale_until is the entry's.  Returns 1 (the same entry), 0 (not: a miss
+ * when *stale, as view_apply's, else another entry or none), or -1 with err
+ * set. */
 static int near_valid(struct redis_cache *r, struct conn *c, const struct keybuf *entry_key,
-                      uint64_t epoch, uint64_t generation, bool *stale, struct error *err)
+                      uint64_t epoch, uint64_t generation, uint64_t fresh_until,
+                      int64_t *stale_until, bool *stale, struct error *err)
 {
     const char *argv[VIEW_MAX + 3];
     size_t lens[VIEW_MAX + 3];
@@ -609,7 +640,7 @@ static int near_valid(struct redis_cache *r, struct conn *c, const struct keybuf
         view_keys_free(keys);
         return -1;
     }
-    const char *range[4] = {"GETRANGE", entry_key->data, "0", "15"};
+    const char *range[4] = {"GETRANGE", entry_key->data, "0", "31"};
     size_t range_lens[4] = {8, entry_key->len, 1, 2};
     int ok = redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK &&
              redisAppendCommandArgv(c->ctx, 4, range, range_lens) == REDIS_OK;
@@ -633,11 +664,14 @@ static int near_valid(struct redis_cache *r, struct conn *c, const struct keybuf
     } else if (view_apply(r, c, view, argc, true, stale, err) != 0) {
         rc = -1;
     } else {
-        unsigned char want[STAMP_BYTES];
+        unsigned char want[STAMP_BYTES + 8];
         put_be64(want, epoch);
         put_be64(want + 8, generation);
+        put_be64(want + 16, fresh_until);
         rc = !*stale && c->epoch == epoch && stamp->type == REDIS_REPLY_STRING &&
-             stamp->len == STAMP_BYTES && memcmp(stamp->str, want, STAMP_BYTES) == 0;
+             stamp->len == HEADER_BYTES && memcmp(stamp->str, want, sizeof want) == 0;
+        if (rc == 1)
+            *stale_until = (int64_t)get_be64((const unsigned char *)stamp->str + 24);
     }
     if (view != NULL)
         freeReplyObject(view);
@@ -692,6 +726,7 @@ static int rc_open(const struct config *config, struct cache **out, struct error
     r->command_tv = tv_of_ms(config_int(config, "cache.command_timeout"));
     r->max_bytes = (size_t)config_int(config, "cache.max_bytes");
     r->default_ttl = (unsigned)config_int(config, "cache.ttl");
+    r->stale_ttl = (unsigned)config_int(config, "cache.stale_ttl");
     size_t local_max = (size_t)config_int(config, "cache.local_max_bytes");
     r->near = lru_new(local_max);
     r->near_on = local_max > 0;
@@ -729,9 +764,50 @@ static void rc_close(struct cache *cache)
     rc_free(r);
 }
 
+/* Whether an entry of the caller's stamp, fresh until fresh_until and stale
+ * until stale_until (wall-clock ms), is CACHE_HIT, CACHE_STALE (another
+ * caller, in any process, holds the refresh lease) or CACHE_MISS (past its
+ * grace, or this caller just took the lease and refreshes it); -1 with err
+ * set when the lease cannot be asked for. */
+static int entry_state(struct redis_cache *r, struct conn *c, const char *key, int64_t fresh_until,
+                       int64_t stale_until, struct error *err)
+{
+    int64_t now = lru_wall_ms();
+    if (now < fresh_until)
+        return CACHE_HIT;
+    if (now >= stale_until)
+        return CACHE_MISS;
+    struct keybuf lk;
+    if (make_key(r, "r:", key, &lk, err) != 0)
+        return -1;
+    int64_t until =
+        now + CACHE_REFRESH_LEASE_MS < stale_until ? now + CACHE_REFRESH_LEASE_MS : stale_until;
+    char now_s[24], until_s[24], px[24];
+    snprintf(now_s, sizeof now_s, "%" PRId64, now);
+    snprintf(until_s, sizeof until_s, "%" PRId64, until);
+    snprintf(px, sizeof px, "%" PRId64, until - now);
+    const char *argv[] = {"EVAL", claim_script, "1", lk.data, now_s, until_s, px};
+    size_t lens[] = {4,         sizeof claim_script - 1, 1, lk.len, strlen(now_s), strlen(until_s),
+                     strlen(px)};
+    redisReply *rep = run(r, c, 7, argv, lens, err);
+    free(lk.data);
+    if (rep == NULL)
+        return -1;
+    int rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 ? CACHE_MISS : CACHE_STALE;
+    freeReplyObject(rep);
+    return rc;
+}
+
+static void count_lookup(struct redis_cache *r, int rc)
+{
+    atomic_fetch_add(rc == CACHE_HIT ? &r->hits : rc == CACHE_STALE ? &r->stale : &r->misses, 1);
+}
+
 /* A hit hands out the near copy (lru.h): the one this thread's lookup just
  * validated, or one made from the entry the MGET brought, kept for the
- * next lookups when cache.local_max_bytes allows. */
+ * next lookups when cache.local_max_bytes allows.  Near copies carry the
+ * entry's fresh-until as their tag and live until its stale-until: whether
+ * they are fresh or stale is always Redis' header's say (entry_state). */
 static int rc_get_shared(struct cache *cache, const char *key, uint64_t generation,
                          struct cache_value **value, struct error *err)
 {
@@ -741,31 +817,38 @@ static int rc_get_shared(struct cache *cache, const char *key, uint64_t generati
     if (c == NULL)
         return -1;
     struct keybuf ek;
-    if (make_key(r, "e:", key, &ek, err) != 0)
+    if (make_key(r, "e2:", key, &ek, err) != 0)
         return -1;
     bool stale;
-    int rc = 0;
+    int rc = CACHE_MISS;
     struct cache_value *near = NULL;
+    uint64_t tag = 0;
     /* Only with the epoch known: a view reset by an outage must first be
      * read again, and the full lookup below does that. */
     if (r->near_on && c->epoch_known)
-        near = lru_get(r->near, key, c->epoch, generation);
+        near = lru_get(r->near, key, c->epoch, generation, NULL, &tag);
     if (near != NULL) {
-        rc = near_valid(r, c, &ek, c->epoch, generation, &stale, err);
-        free(ek.data);
-        if (rc == 1) {
+        int64_t stale_until = 0;
+        rc = near_valid(r, c, &ek, c->epoch, generation, tag, &stale_until, &stale, err);
+        if (rc == 1)
+            rc = entry_state(r, c, key, (int64_t)tag, stale_until, err);
+        else if (rc == 0 && !stale)
+            rc = 3; /* Redis holds another entry (rewritten, refreshed) or none: fetch */
+        if (rc == CACHE_HIT || rc == CACHE_STALE) {
             *value = near;
         } else {
             cache_value_release(near);
-            if (rc < 0)
-                return -1;
             if (stale) {
                 c->refuse_set = true;
                 c->refused_gen = generation;
             }
         }
-        atomic_fetch_add(rc == 1 ? &r->hits : &r->misses, 1);
-        return rc;
+        if (rc != 3) {
+            free(ek.data);
+            count_lookup(r, rc);
+            return rc;
+        }
+        rc = CACHE_MISS;
     }
     redisReply *rep = read_view(r, c, &ek, true, &stale, err);
     free(ek.data);
@@ -775,18 +858,24 @@ static int rc_get_shared(struct cache *cache, const char *key, uint64_t generati
     if (stale) {
         c->refuse_set = true;
         c->refused_gen = generation;
-    } else if (e->type == REDIS_REPLY_STRING && e->len >= STAMP_BYTES &&
+    } else if (e->type == REDIS_REPLY_STRING && e->len >= HEADER_BYTES &&
                get_be64((const unsigned char *)e->str) == c->epoch &&
                get_be64((const unsigned char *)e->str + 8) == generation) {
-        /* The one copy of the body, kept near (when it fits) and lent out. */
-        int64_t expires = lru_now_ms() + 1000 * (int64_t)r->default_ttl;
-        rc = lru_put(r->near, key, c->epoch, generation, expires, e->str + STAMP_BYTES,
-                     e->len - STAMP_BYTES, value, err) == 0
-                 ? 1
-                 : -1;
+        int64_t fresh_until = (int64_t)get_be64((const unsigned char *)e->str + 16);
+        int64_t stale_until = (int64_t)get_be64((const unsigned char *)e->str + 24);
+        rc = entry_state(r, c, key, fresh_until, stale_until, err);
+        if (rc == CACHE_HIT || rc == CACHE_STALE) {
+            /* The one copy of the body, kept near (when it fits) until the
+             * entry's grace ends, and lent out. */
+            struct lru_stamp st = {.a = c->epoch, .b = generation, .tag = (uint64_t)fresh_until};
+            st.fresh_until_ms = st.stale_until_ms = lru_now_ms() + (stale_until - lru_wall_ms());
+            if (lru_put(r->near, key, &st, e->str + HEADER_BYTES, e->len - HEADER_BYTES, value,
+                        err) != 0)
+                rc = -1;
+        }
     }
     freeReplyObject(rep);
-    atomic_fetch_add(rc == 1 ? &r->hits : &r->misses, 1);
+    count_lookup(r, rc);
     return rc;
 }
 
@@ -797,7 +886,7 @@ static int rc_get(struct cache *cache, const char *key, uint64_t generation, cha
     *len = 0;
     struct cache_value *v;
     int rc = rc_get_shared(cache, key, generation, &v, err);
-    if (rc != 1)
+    if (rc <= 0)
         return rc;
     char *copy = malloc(v->len ? v->len : 1);
     if (copy != NULL)
@@ -808,7 +897,7 @@ static int rc_get(struct cache *cache, const char *key, uint64_t generation, cha
         return error_set(err, ERR_INTERNAL, "out of memory");
     *value = copy;
     *len = n;
-    return 1;
+    return rc;
 }
 
 static int rc_set(struct cache *cache, const char *key, uint64_t generation, const char *value,
@@ -816,7 +905,7 @@ static int rc_set(struct cache *cache, const char *key, uint64_t generation, con
 {
     struct redis_cache *r = of(cache);
     size_t klen = strlen(key);
-    size_t total = STAMP_BYTES + len;
+    size_t total = HEADER_BYTES + len;
     if (total < len || total + klen + r->prefix_len > r->max_bytes)
         return 0;
     struct conn *c = prepare(r, err);
@@ -837,13 +926,21 @@ static int rc_set(struct cache *cache, const char *key, uint64_t generation, con
             return -1;
         freeReplyObject(rep);
     }
-    struct keybuf epoch_key, ek;
+    struct keybuf epoch_key, ek, lk;
     if (make_key(r, "epoch", "", &epoch_key, err) != 0)
         return -1;
-    if (make_key(r, "e:", key, &ek, err) != 0) {
+    if (make_key(r, "e2:", key, &ek, err) != 0) {
         free(epoch_key.data);
         return -1;
     }
+    if (make_key(r, "r:", key, &lk, err) != 0) {
+        free(epoch_key.data);
+        free(ek.data);
+        return -1;
+    }
+    int64_t ttl_ms = 1000 * (int64_t)(ttl_seconds ? ttl_seconds : r->default_ttl);
+    int64_t grace_ms = 1000 * (int64_t)r->stale_ttl;
+    int64_t fresh_until = lru_wall_ms() + ttl_ms;
     char *stamped = malloc(total);
     int rc = 0;
     if (stamped == NULL) {
@@ -851,16 +948,18 @@ static int rc_set(struct cache *cache, const char *key, uint64_t generation, con
     } else {
         put_be64((unsigned char *)stamped, c->epoch);
         put_be64((unsigned char *)stamped + 8, generation);
+        put_be64((unsigned char *)stamped + 16, (uint64_t)fresh_until);
+        put_be64((unsigned char *)stamped + 24, (uint64_t)(fresh_until + grace_ms));
         if (len)
-            memcpy(stamped + STAMP_BYTES, value, len);
+            memcpy(stamped + HEADER_BYTES, value, len);
         char epoch[24], px[24];
         snprintf(epoch, sizeof epoch, "%" PRIu64, c->epoch);
-        snprintf(px, sizeof px, "%" PRIu64,
-                 (uint64_t)(ttl_seconds ? ttl_seconds : r->default_ttl) * 1000);
-        const char *argv[] = {"EVAL", set_script, "2", epoch_key.data, ek.data, epoch, stamped, px};
-        size_t lens[] = {4,      sizeof set_script - 1, 1,     epoch_key.len,
-                         ek.len, strlen(epoch),         total, strlen(px)};
-        redisReply *rep = run(r, c, 8, argv, lens, err);
+        snprintf(px, sizeof px, "%" PRId64, ttl_ms + grace_ms);
+        const char *argv[] = {"EVAL", set_script, "3", epoch_key.data, ek.data, lk.data,
+                              epoch,  stamped,    px};
+        size_t lens[] = {4,      sizeof set_script - 1, 1,     epoch_key.len, ek.len,
+                         lk.len, strlen(epoch),         total, strlen(px)};
+        redisReply *rep = run(r, c, 9, argv, lens, err);
         if (rep == NULL) {
             rc = -1;
         } else {
@@ -868,19 +967,21 @@ static int rc_set(struct cache *cache, const char *key, uint64_t generation, con
              * elsewhere); nothing was written and the view is stale. */
             if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
                 conn_forget_view(c);
-            else if (r->near_on && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+            else if (r->near_on && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
                 /* Stored: kept near as well, so that the next lookup here
                  * need not bring the body back. */
-                rc = lru_put(r->near, key, c->epoch, generation,
-                             lru_now_ms() +
-                                 1000 * (int64_t)(ttl_seconds ? ttl_seconds : r->default_ttl),
-                             value, len, NULL, err);
+                struct lru_stamp st = {
+                    .a = c->epoch, .b = generation, .tag = (uint64_t)fresh_until};
+                st.fresh_until_ms = st.stale_until_ms = lru_now_ms() + ttl_ms + grace_ms;
+                rc = lru_put(r->near, key, &st, value, len, NULL, err);
+            }
             freeReplyObject(rep);
         }
     }
     free(stamped);
     free(epoch_key.data);
     free(ek.data);
+    free(lk.data);
     return rc;
 }
 
@@ -959,10 +1060,10 @@ static int rc_bump(struct cache *cache, const char *name, uint64_t *out, struct 
 }
 
 /* SCAN's MATCH pattern for every entry key: the prefix with glob
- * characters escaped, then "e:*".  Caller frees. */
+ * characters escaped, then "e2:*".  Caller frees. */
 static char *entry_pattern(const struct redis_cache *r)
 {
-    char *p = malloc(2 * r->prefix_len + sizeof "e:*");
+    char *p = malloc(2 * r->prefix_len + sizeof "e2:*");
     if (p == NULL)
         return NULL;
     size_t n = 0;
@@ -971,7 +1072,7 @@ static char *entry_pattern(const struct redis_cache *r)
             p[n++] = '\\';
         p[n++] = r->prefix[i];
     }
-    memcpy(p + n, "e:*", sizeof "e:*");
+    memcpy(p + n, "e2:*", sizeof "e2:*");
     return p;
 }
 
@@ -1054,6 +1155,7 @@ static void rc_stats(struct cache *cache, struct cache_stats *out)
     struct redis_cache *r = of(cache);
     memset(out, 0, sizeof *out);
     out->hits = atomic_load(&r->hits);
+    out->stale = atomic_load(&r->stale);
     out->misses = atomic_load(&r->misses);
     struct error err = {0};
     struct conn *c = prepare(r, &err);
