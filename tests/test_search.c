@@ -520,6 +520,76 @@ START_TEST(test_clear_and_reindex_same_answers)
 }
 END_TEST
 
+/* Each document's digest is search_doc_digest of the document as given,
+ * whatever it holds: escapes (quotes, backslashes, every kind of control
+ * character), text beyond ASCII, keys out of order at every level, an
+ * object with more members than a writer might sort on its stack, empty
+ * containers, integers, and a real (which jansson formats); written
+ * directly and through a rebuild. */
+START_TEST(test_digests_are_search_doc_digest)
+{
+    setup(_i);
+    json_t *wide = json_object(); /* 40 members, inserted in reverse order */
+    for (int k = 39; k >= 0; k--) {
+        char name[16];
+        snprintf(name, sizeof name, "m%02d", k);
+        json_object_set_new(wide, name, json_integer(k * 1000003 - 7));
+    }
+    json_t *docs = json_pack(
+        "[{s:s, s:s, s:s, s:s, s:s, s:[s,s], s:{s:s, s:s, s:[], s:{}, s:i, s:I, s:b, s:n, s:o, "
+        "s:[{s:s, s:s}, {s:s}]}},"
+        " {s:s, s:s, s:s, s:s, s:{s:s, s:f, s:[f, s]}},"
+        " {s:s, s:s, s:s}]",
+        /* a course with everything but a real */
+        "content_type", "course", "key", "D+1", "title", "Quotes \"and\" back\\slashes",
+        "full_description", "ctl \b\f\n\r\t \x01\x1f\x7f end / Straße 日本 🎓", "status",
+        "published", "subjects", "Zeta", "Alpha", "hit", "zz", "last", "aa", "first \x02", "empty",
+        "nothing", "minus", -1, "big", (json_int_t)-9007199254740993LL, "yes", 1, "no", "wide",
+        wide, "runs", "key", "r\"1", "end", "x", "start", "y",
+        /* a run whose hit holds reals: jansson's formatting */
+        "content_type", "courserun", "key", "D+run", "title", "Real numbers", "status", "published",
+        "hit", "b", "x", "a", 1.5, "c", 0.1, "z",
+        /* a program without a hit */
+        "content_type", "program", "key", "D+prog", "title", "No hit");
+    ck_assert_ptr_nonnull(docs);
+    struct error err = {0};
+    for (int round = 0; round < 2; round++) {
+        if (round == 1 && idx->driver->rebuild_begin != NULL)
+            ck_assert_msg(idx->driver->rebuild_begin(idx, &err) == 0, "%s", err.message);
+        ck_assert_msg(idx->driver->index(idx, docs, &err) == 0, "%s", err.message);
+        if (round == 1 && idx->driver->rebuild_end != NULL)
+            ck_assert_msg(idx->driver->rebuild_end(idx, true, &err) == 0, "%s", err.message);
+        json_t *all = NULL;
+        ck_assert_msg(idx->driver->digests(idx, &all, &err) == 0, "%s", err.message);
+        for (size_t d = 0; d < json_array_size(docs); d++) {
+            const json_t *doc = json_array_get(docs, d);
+            const char *type = json_string_value(json_object_get(doc, "content_type"));
+            const char *key = json_string_value(json_object_get(doc, "key"));
+            char want[17];
+            snprintf(want, sizeof want, "%016llx", (unsigned long long)search_doc_digest(doc));
+            const char *got = json_string_value(json_object_get(json_object_get(all, type), key));
+            ck_assert_msg(got != NULL && strcmp(got, want) == 0, "round %d, %s %s: %s, want %s",
+                          round, type, key, got ? got : "(none)", want);
+            /* The hit comes back as it was given (or the document, without
+             * one). */
+            json_t *hit = NULL;
+            enum search_content content = strcmp(type, "course") == 0      ? SEARCH_COURSE
+                                          : strcmp(type, "courserun") == 0 ? SEARCH_COURSE_RUN
+                                                                           : SEARCH_PROGRAM;
+            ck_assert_msg(idx->driver->lookup(idx, content, key, &hit, &err) == 0, "%s",
+                          err.message);
+            const json_t *want_hit = json_object_get(doc, "hit");
+            ck_assert_msg(hit != NULL && json_equal(hit, want_hit ? want_hit : doc), "%s %s", type,
+                          key);
+            json_decref(hit);
+        }
+        json_decref(all);
+    }
+    json_decref(docs);
+    teardown();
+}
+END_TEST
+
 START_TEST(test_availability_at_now)
 {
     setup(_i);
@@ -824,6 +894,7 @@ static Suite *suite(int driver)
                                   test_delete_and_replace,
                                   test_bad_batch_writes_nothing,
                                   test_clear_and_reindex_same_answers,
+                                  test_digests_are_search_doc_digest,
                                   test_availability_at_now,
                                   test_start_bounds_and_sort,
                                   test_public_only,

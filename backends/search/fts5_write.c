@@ -54,23 +54,165 @@ static char *join_lists(const json_t *a, const json_t *b)
     return out;
 }
 
-/* The digest (search_doc_digest: FNV-1a of json_dumps with sorted keys)
- * and the hit text were a third of a rebuild's instructions, most of it
- * jansson's dump; both go through json_compact (same bytes).  verify
- * recomputes every digest with search_doc_digest, so a difference would
- * show there (and in the tests). */
+/* ---- the digest ----
+ *
+ * search_doc_digest(doc) is FNV-1a over json_dumps(doc) with sorted keys;
+ * verify recomputes it that way from the store's side, so the value must
+ * stay exactly that.  Writing the sorted text only to hash it afterwards
+ * was a seventh of the writer thread's instructions (a whole second dump
+ * of the document, hit included, with a malloc, a qsort and a lookup per
+ * key of every object): instead the bytes that dump would hold are hashed
+ * as they are produced, in one walk, with each object's members sorted on
+ * the stack.  The escapes are jansson's (and json_compact's), checked
+ * against search_doc_digest by the tests. */
 
-/* search_doc_digest(doc), computed with the writer above. */
-static uint64_t doc_digest(struct json_compact *w, const json_t *doc)
+#define FNV_OFFSET UINT64_C(14695981039346656037)
+#define FNV_PRIME UINT64_C(1099511628211)
+/* Objects of up to this many members are sorted on the stack. */
+#define DIGEST_STACK_MEMBERS 32
+
+static uint64_t fnv_bytes(uint64_t h, const char *s, size_t n)
 {
-    if (json_compact_write(w, doc, true) != 0)
-        return search_doc_digest(doc);
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < w->len; i++) {
-        h ^= (unsigned char)w->buf[i];
-        h *= UINT64_C(1099511628211);
-    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
     return h;
+}
+
+/* A string as jansson dumps it without flags: '"' and '\\' escaped,
+ * control characters as \b \f \n \r \t or \u00XX. */
+static uint64_t fnv_string(uint64_t h, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    h = (h ^ '"') * FNV_PRIME;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            h = (h ^ c) * FNV_PRIME;
+            continue;
+        }
+        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        size_t len = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            e[1] = (char)c;
+            break;
+        case '\b':
+            e[1] = 'b';
+            break;
+        case '\f':
+            e[1] = 'f';
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
+        default:
+            len = sizeof e;
+        }
+        h = fnv_bytes(h, e, len);
+    }
+    return (h ^ '"') * FNV_PRIME;
+}
+
+struct digest_member {
+    const char *key;
+    const json_t *value;
+};
+
+static int cmp_members(const void *a, const void *b)
+{
+    return strcmp(((const struct digest_member *)a)->key, ((const struct digest_member *)b)->key);
+}
+
+/* Hashes v's sorted compact text into *h; -1 for what this walk does not
+ * write (a real: jansson's own formatting) or out of memory. */
+static int fnv_value(uint64_t *h, const json_t *v)
+{
+    char num[32];
+    size_t i, n;
+    const char *key;
+    json_t *item;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        struct digest_member stack[DIGEST_STACK_MEMBERS], *m = stack;
+        n = json_object_size(v);
+        if (n > DIGEST_STACK_MEMBERS && (m = malloc(n * sizeof *m)) == NULL)
+            return -1;
+        i = 0;
+        json_object_foreach((json_t *)v, key, item)
+        {
+            /* Insertion sort: objects here are small, and their members
+             * mostly come in the same order document after document. */
+            size_t j = i++;
+            if (n > DIGEST_STACK_MEMBERS) {
+                m[j] = (struct digest_member){key, item};
+                continue;
+            }
+            while (j > 0 && strcmp(m[j - 1].key, key) > 0) {
+                m[j] = m[j - 1];
+                j--;
+            }
+            m[j] = (struct digest_member){key, item};
+        }
+        if (n > DIGEST_STACK_MEMBERS)
+            qsort(m, n, sizeof *m, cmp_members);
+        int rc = 0;
+        *h = (*h ^ '{') * FNV_PRIME;
+        for (i = 0; rc == 0 && i < n; i++) {
+            if (i)
+                *h = (*h ^ ',') * FNV_PRIME;
+            *h = fnv_string(*h, m[i].key, strlen(m[i].key));
+            *h = (*h ^ ':') * FNV_PRIME;
+            rc = fnv_value(h, m[i].value);
+        }
+        *h = (*h ^ '}') * FNV_PRIME;
+        if (m != stack)
+            free(m);
+        return rc;
+    }
+    case JSON_ARRAY:
+        *h = (*h ^ '[') * FNV_PRIME;
+        n = json_array_size(v);
+        for (i = 0; i < n; i++) {
+            if (i)
+                *h = (*h ^ ',') * FNV_PRIME;
+            if (fnv_value(h, json_array_get(v, i)) != 0)
+                return -1;
+        }
+        *h = (*h ^ ']') * FNV_PRIME;
+        return 0;
+    case JSON_STRING:
+        *h = fnv_string(*h, json_string_value(v), json_string_length(v));
+        return 0;
+    case JSON_INTEGER:
+        n = (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *h = fnv_bytes(*h, num, n);
+        return 0;
+    case JSON_TRUE:
+        *h = fnv_bytes(*h, "true", 4);
+        return 0;
+    case JSON_FALSE:
+        *h = fnv_bytes(*h, "false", 5);
+        return 0;
+    case JSON_NULL:
+        *h = fnv_bytes(*h, "null", 4);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* search_doc_digest(doc), the same value, without writing the text. */
+static uint64_t doc_digest(const json_t *doc)
+{
+    uint64_t h = FNV_OFFSET;
+    return fnv_value(&h, doc) == 0 ? h : search_doc_digest(doc);
 }
 
 struct writer {
@@ -78,7 +220,7 @@ struct writer {
     struct meta *meta;    /* the memory copy to log for, or NULL */
     struct meta_log *log; /* this batch's changes to it */
     sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts, *ins_facet;
-    struct json_compact text; /* reused for every document's digest and hit */
+    struct json_compact text; /* reused for every document's hit */
 };
 
 static void writer_finalize(struct writer *w)
@@ -209,11 +351,18 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
         sqlite3_clear_bindings(st);
         return -1;
     }
-    char *hit_text = json_compact_dumps(&w->text, hit ? hit : doc, false);
+    /* The hit's text is bound from the writer's buffer (it lives until the
+     * next document); jansson's copy only for what json_compact leaves to
+     * it. */
+    const json_t *hit_value = hit ? hit : doc;
+    char *hit_copy = NULL;
+    const char *hit_text = json_compact_write(&w->text, hit_value, false) == 0
+                               ? w->text.buf
+                               : (hit_copy = json_dumps(hit_value, JSON_COMPACT));
     char *org_text = join_lists(orgs, organizations);
     char *subject_text = join_lists(subjects, NULL);
     if (hit_text == NULL || org_text == NULL || subject_text == NULL) {
-        free(hit_text), free(org_text), free(subject_text);
+        free(hit_copy), free(org_text), free(subject_text);
         sqlite3_clear_bindings(st);
         return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
     }
@@ -222,11 +371,12 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     sqlite3_bind_int(st, 3, search_doc_is_public(content, status, json_is_true(hidden)));
     sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 9, pacing && strcmp(pacing, "self_paced") == 0);
-    sqlite3_bind_text(st, 10, hit_text, -1, free);
+    sqlite3_bind_text(st, 10, hit_text, -1, SQLITE_STATIC);
     char digest[17];
-    snprintf(digest, sizeof digest, "%016llx", (unsigned long long)doc_digest(&w->text, doc));
-    sqlite3_bind_text(st, 11, digest, -1, SQLITE_TRANSIENT);
+    snprintf(digest, sizeof digest, "%016llx", (unsigned long long)doc_digest(doc));
+    sqlite3_bind_text(st, 11, digest, -1, SQLITE_STATIC);
     int rc = step_done(w->db, st, err);
+    free(hit_copy);
     sqlite3_int64 id = sqlite3_last_insert_rowid(w->db);
     struct log_op *op = rc == 0 ? log_push(w, true, id) : NULL;
     if (op != NULL) {
