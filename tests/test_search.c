@@ -374,6 +374,40 @@ START_TEST(test_facet_counts_equal_hits)
 }
 END_TEST
 
+/* A document with more facet values than a writer might put in one
+ * statement (40 subjects, two of them repeated further on): every value is
+ * counted once and can be picked. */
+START_TEST(test_many_facet_values)
+{
+    setup(_i);
+    json_t *subjects = json_array();
+    for (int k = 0; k < 40; k++) {
+        json_array_append_new(subjects, json_sprintf("Subject %02d", k));
+        if (k == 20 || k == 37)
+            json_array_append_new(subjects, json_sprintf("Subject %02d", k - 15));
+    }
+    json_t *docs = json_pack("[{s:s, s:s, s:s, s:o, s:[s,s,s], s:[s]}]", "content_type", "course",
+                             "key", "Many+1", "title", "Polymath", "subjects", subjects, "orgs",
+                             "MITx", "HarvardX", "MITx", "organizations", "MITx: M");
+    struct error err = {0};
+    ck_assert_msg(idx->driver->index(idx, docs, &err) == 0, "%s", err.message);
+    json_decref(docs);
+    struct search_result res = run("polymath", (struct search_request){.want_facets = true});
+    ck_assert_uint_eq(res.total, 1);
+    const json_t *got = json_object_get(json_object_get(res.facets, "fields"), "subjects");
+    ck_assert_uint_eq(json_object_size(got), 40);
+    const char *value;
+    json_t *count;
+    json_object_foreach((json_t *)got, value, count) ck_assert_msg(
+        json_integer_value(count) == 1, "%s: %lld", value, (long long)json_integer_value(count));
+    search_result_clear(&res);
+    struct search_facet_pick last = {"subjects", "Subject 39"}, org = {"org", "HarvardX"};
+    ASSERT_KEYS("polymath", ((struct search_request){.picks = &last, .n_picks = 1}), "Many+1");
+    ASSERT_KEYS("polymath", ((struct search_request){.picks = &org, .n_picks = 1}), "Many+1");
+    teardown();
+}
+END_TEST
+
 START_TEST(test_facet_picks_narrow)
 {
     setup(_i);
@@ -889,6 +923,7 @@ static Suite *suite(int driver)
                                   test_accents_and_case,
                                   test_hostile_queries_are_safe,
                                   test_facet_counts_equal_hits,
+                                  test_many_facet_values,
                                   test_facet_picks_narrow,
                                   test_title_outranks_description,
                                   test_delete_and_replace,

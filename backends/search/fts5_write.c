@@ -215,11 +215,28 @@ static uint64_t doc_digest(const json_t *doc)
     return fnv_value(&h, doc) == 0 ? h : search_doc_digest(doc);
 }
 
+/* Most documents have 8 to 12 facet values; more go in several
+ * statements. */
+#define FACET_ROWS 16
+
+struct facet_row {
+    int field;
+    const char *value; /* borrowed from the document */
+};
+
 struct writer {
     sqlite3 *db;
     struct meta *meta;    /* the memory copy to log for, or NULL */
     struct meta_log *log; /* this batch's changes to it */
-    sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts, *ins_facet;
+    sqlite3_stmt *find, *del_doc, *del_fts, *del_facets, *ins_doc, *ins_fts;
+    /* A document's facet rows go in with one statement of up to
+     * FACET_ROWS rows (ins_facets[k - 1] has k, prepared when first
+     * needed) instead of one statement each: a facet row cost about as
+     * much in the statement's start and end (two b-tree cursors opened
+     * and sought from their roots) as in its two inserts. */
+    sqlite3_stmt *ins_facets[FACET_ROWS];
+    struct facet_row *rows; /* this document's, n_rows of cap_rows */
+    size_t n_rows, cap_rows;
     struct json_compact text; /* reused for every document's hit */
 };
 
@@ -231,7 +248,9 @@ static void writer_finalize(struct writer *w)
     sqlite3_finalize(w->del_facets);
     sqlite3_finalize(w->ins_doc);
     sqlite3_finalize(w->ins_fts);
-    sqlite3_finalize(w->ins_facet);
+    for (int k = 0; k < FACET_ROWS; k++)
+        sqlite3_finalize(w->ins_facets[k]);
+    free(w->rows);
     json_compact_free(&w->text);
 }
 
@@ -250,7 +269,6 @@ static int writer_prepare(struct writer *w, struct error *err)
                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&w->ins_fts, "INSERT INTO fts(rowid, title, short_description, full_description, org,"
                       " key, subject) VALUES (?, ?, ?, ?, ?, ?, ?)"},
-        {&w->ins_facet, "INSERT OR IGNORE INTO facets(doc, field, value) VALUES (?, ?, ?)"},
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (sqlite3_prepare_v2(w->db, all[i].sql, -1, all[i].st, NULL) != SQLITE_OK)
@@ -304,8 +322,9 @@ static int remove_id(struct writer *w, int content, const char *key, struct erro
     return 0;
 }
 
-static int add_facet(struct writer *w, sqlite3_int64 id, int field, const char *value,
-                     struct error *err)
+/* Queues a facet row of the document being written (see write_facets),
+ * and logs it for the memory copy. */
+static int add_facet(struct writer *w, int field, const char *value, struct error *err)
 {
     if (value == NULL)
         return 0;
@@ -323,10 +342,37 @@ static int add_facet(struct writer *w, sqlite3_int64 id, int field, const char *
         else if (!dup)
             log->facets[log->n_facets++] = (uint32_t)v, op->doc.n_facets++;
     }
-    sqlite3_bind_int64(w->ins_facet, 1, id);
-    sqlite3_bind_int(w->ins_facet, 2, field);
-    sqlite3_bind_text(w->ins_facet, 3, value, -1, SQLITE_TRANSIENT);
-    return step_done(w->db, w->ins_facet, err);
+    if (!fts5_grow((void **)&w->rows, &w->cap_rows, w->n_rows + 1, sizeof *w->rows))
+        return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+    w->rows[w->n_rows++] = (struct facet_row){field, value};
+    return 0;
+}
+
+/* Writes the document's facet rows that add_facet queued (INSERT OR
+ * IGNORE: the table keeps one row per value). */
+static int write_facets(struct writer *w, sqlite3_int64 id, struct error *err)
+{
+    int rc = 0;
+    for (size_t at = 0; rc == 0 && at < w->n_rows; at += FACET_ROWS) {
+        size_t k = w->n_rows - at < FACET_ROWS ? w->n_rows - at : FACET_ROWS;
+        sqlite3_stmt **st = &w->ins_facets[k - 1];
+        if (*st == NULL) {
+            char sql[64 + FACET_ROWS * 16] =
+                "INSERT OR IGNORE INTO facets(doc, field, value) VALUES ";
+            for (size_t j = 0; j < k; j++)
+                strcat(sql, j ? ",(?1, ?, ?)" : "(?1, ?, ?)");
+            if (sqlite3_prepare_v2(w->db, sql, -1, st, NULL) != SQLITE_OK)
+                return fts5_db_error(w->db, err, "prepare");
+        }
+        sqlite3_bind_int64(*st, 1, id);
+        for (size_t j = 0; j < k; j++) {
+            sqlite3_bind_int(*st, (int)(2 + 2 * j), w->rows[at + j].field);
+            sqlite3_bind_text(*st, (int)(3 + 2 * j), w->rows[at + j].value, -1, SQLITE_STATIC);
+        }
+        rc = step_done(w->db, *st, err);
+    }
+    w->n_rows = 0;
+    return rc;
 }
 
 static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error *err)
@@ -405,16 +451,18 @@ static int write_doc(struct writer *w, const json_t *doc, size_t i, struct error
     const int list_fields[] = {F_ORGANIZATIONS, F_SUBJECTS, F_SEAT_TYPES, F_ORG};
     for (int l = 0; rc == 0 && l < 4; l++)
         for (size_t k = 0; rc == 0 && lists[l] && k < json_array_size(lists[l]); k++)
-            rc = add_facet(w, id, list_fields[l], json_string_value(json_array_get(lists[l], k)),
-                           err);
+            rc = add_facet(w, list_fields[l], json_string_value(json_array_get(lists[l], k)), err);
     if (rc == 0)
-        rc = add_facet(w, id, F_LEVEL_TYPE, level, err);
+        rc = add_facet(w, F_LEVEL_TYPE, level, err);
     if (rc == 0)
-        rc = add_facet(w, id, F_LANGUAGE, lang, err);
+        rc = add_facet(w, F_LANGUAGE, lang, err);
     if (rc == 0)
-        rc = add_facet(w, id, F_PACING_TYPE, pacing, err);
+        rc = add_facet(w, F_PACING_TYPE, pacing, err);
     if (rc == 0)
-        rc = add_facet(w, id, F_CONTENT_TYPE, search_content_names[content], err);
+        rc = add_facet(w, F_CONTENT_TYPE, search_content_names[content], err);
+    if (rc == 0)
+        rc = write_facets(w, id, err);
+    w->n_rows = 0;
     return rc;
 }
 
