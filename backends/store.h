@@ -100,6 +100,14 @@ typedef int (*store_each_fn)(void *ctx, const json_t *doc, struct error *err);
 struct store_driver {
     const char *name;
     const char *description;
+    /* Whether a write transaction (begin .. commit) keeps every other
+     * writer, of any connection or process, out until it ends (SQLite's
+     * BEGIN IMMEDIATE), so that nothing but the transaction itself changes
+     * the store between what it read and its commit.  PostgreSQL's
+     * transactions run side by side: false.  A first import indexes its
+     * own records while it writes them only where this holds (see
+     * indexer_import_begin). */
+    bool serialized_writes;
     /* Opens (creating the database when absent) and brings the schema up
      * to date.  *out is owned by the caller (close). */
     int (*open)(const struct config *config, struct store **out, struct error *err);

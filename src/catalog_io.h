@@ -11,9 +11,32 @@
 #include "error.h"
 #include "store.h"
 
+/* Someone who derives data from the records an import writes (a first
+ * import's search index: indexer_import_begin and the two after it), handed
+ * each record as the store holds it.  Every hook runs on the importing
+ * thread inside the import's store transaction (so it may read and write
+ * the store through it); a hook that returns -1 (err set) fails the
+ * import, which rolls back.  Any hook may be NULL. */
+struct import_sink {
+    /* Before the first write; total: how many records will be written. */
+    int (*begin)(void *ctx, size_t total, struct error *err);
+    /* Each record the import writes or finds unchanged, as a read of the
+     * store returns it (borrowed: the canonical document put, which the
+     * store returns exactly; a pathway read back for the id the store
+     * assigns), in write order: organizations, subjects, program types;
+     * each course directly followed by the runs of it that the import
+     * carries (nested or on their own lines); the runs of courses not in
+     * the import; programs; pathways. */
+    int (*record)(void *ctx, enum entity_kind kind, const json_t *stored, struct error *err);
+    /* After the last write, before the commit. */
+    int (*finish)(void *ctx, struct error *err);
+    void *ctx;
+};
+
 struct import_options {
-    bool skip_invalid; /* write the good lines, report each bad one */
-    bool progress;     /* a progress line on stderr (when it is a terminal) */
+    bool skip_invalid;              /* write the good lines, report each bad one */
+    bool progress;                  /* a progress line on stderr (when it is a terminal) */
+    const struct import_sink *sink; /* may be NULL; borrowed */
 };
 
 struct import_summary {

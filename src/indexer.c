@@ -718,23 +718,24 @@ static void *rebuild_writer(void *arg)
     return NULL;
 }
 
-static int rebuild_page(void *ctx, const json_t *docs, const json_t *refresh, struct error *err)
+/* Starts r's writer thread (r zeroed but for store, search and stats). */
+static int rebuild_start(struct rebuild *r, pthread_t *writer, struct error *err)
 {
-    struct rebuild *r = ctx;
-    /* A page's refresh times in one store transaction, not one each.  A
-     * rebuild that fails later leaves them: they are harmless (a refresh
-     * rebuilds a document as it is). */
-    if (json_object_size(refresh) > 0) {
-        if (store_begin(r->store, err) != 0)
-            return -1;
-        if (write_refresh(r->store, refresh, err) != 0) {
-            store_rollback(r->store);
-            return -1;
-        }
-        if (store_commit(r->store, err) != 0)
-            return -1;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->changed, NULL);
+    if (pthread_create(writer, NULL, rebuild_writer, r) != 0) {
+        pthread_cond_destroy(&r->changed);
+        pthread_mutex_destroy(&r->lock);
+        return error_set(err, ERR_INTERNAL, "cannot start the index writer thread");
     }
-    /* The pager reuses its array: the writer gets its own. */
+    return 0;
+}
+
+/* Queues a copy of docs (borrowed) for the writer, waiting while the queue
+ * is full; -1 with the writer's error once it has failed. */
+static int rebuild_push(struct rebuild *r, const json_t *docs, struct error *err)
+{
+    /* The caller reuses its array: the writer gets its own. */
     json_t *page = json_array();
     if (page == NULL || json_array_extend(page, (json_t *)docs) != 0) {
         json_decref(page);
@@ -760,34 +761,69 @@ static int rebuild_page(void *ctx, const json_t *docs, const json_t *refresh, st
     return 0;
 }
 
+/* Tells the writer that no page follows; with give_up, that it must drop
+ * what is queued (the rebuild is abandoned). */
+static void rebuild_done(struct rebuild *r, bool give_up)
+{
+    pthread_mutex_lock(&r->lock);
+    r->done = true;
+    if (give_up)
+        r->failed = true;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Joins the writer (after rebuild_done) and releases r; -1 with the
+ * writer's error when a page failed or the rebuild was given up. */
+static int rebuild_join(struct rebuild *r, pthread_t writer, struct error *err)
+{
+    pthread_join(writer, NULL);
+    int rc = 0;
+    if (r->failed) {
+        *err = r->err;
+        rc = -1;
+    }
+    pthread_cond_destroy(&r->changed);
+    pthread_mutex_destroy(&r->lock);
+    return rc;
+}
+
+static int rebuild_page(void *ctx, const json_t *docs, const json_t *refresh, struct error *err)
+{
+    struct rebuild *r = ctx;
+    /* A page's refresh times in one store transaction, not one each.  A
+     * rebuild that fails later leaves them: they are harmless (a refresh
+     * rebuilds a document as it is). */
+    if (json_object_size(refresh) > 0) {
+        if (store_begin(r->store, err) != 0)
+            return -1;
+        if (write_refresh(r->store, refresh, err) != 0) {
+            store_rollback(r->store);
+            return -1;
+        }
+        if (store_commit(r->store, err) != 0)
+            return -1;
+    }
+    return rebuild_push(r, docs, err);
+}
+
 /* Walks the store into the index through the writer thread; returns when
  * the writer has written (or given up on) every page. */
 static int rebuild_pages(struct store *store, struct search *search, struct indexer_stats *stats,
                          struct error *err)
 {
     struct rebuild r = {.store = store, .search = search, .stats = stats};
-    pthread_mutex_init(&r.lock, NULL);
-    pthread_cond_init(&r.changed, NULL);
     pthread_t writer;
-    int rc = 0;
-    if (pthread_create(&writer, NULL, rebuild_writer, &r) != 0)
-        rc = error_set(err, ERR_INTERNAL, "cannot start the index writer thread");
-    if (rc == 0) {
-        rc = each_doc_page(store, clock_now(), rebuild_page, &r, err);
-        pthread_mutex_lock(&r.lock);
-        r.done = true;
-        if (rc != 0)
-            r.failed = true; /* the writer drops what is queued */
-        pthread_cond_broadcast(&r.changed);
-        pthread_mutex_unlock(&r.lock);
-        pthread_join(writer, NULL);
-        if (rc == 0 && r.failed) {
-            *err = r.err;
-            rc = -1;
-        }
+    if (rebuild_start(&r, &writer, err) != 0)
+        return -1;
+    int rc = each_doc_page(store, clock_now(), rebuild_page, &r, err);
+    /* A reader's failure makes the writer drop what is queued. */
+    rebuild_done(&r, rc != 0);
+    struct error werr = {0};
+    if (rebuild_join(&r, writer, &werr) != 0 && rc == 0) {
+        *err = werr;
+        rc = -1;
     }
-    pthread_cond_destroy(&r.changed);
-    pthread_mutex_destroy(&r.lock);
     return rc;
 }
 
@@ -859,6 +895,425 @@ int indexer_reindex(struct store *store, struct search *search, struct cache *ca
     pthread_mutex_lock(&apply_lock);
     int rc = reindex_locked(store, search, cache, stats ? stats : &local, err);
     pthread_mutex_unlock(&apply_lock);
+    return rc;
+}
+
+/* ---- a first import, indexed while it is written ----
+ *
+ * A first import into an empty store is the whole catalog, and each record
+ * passes through the import (catalog_io's sink) as the store holds it.  So
+ * the documents are flattened from those records as they are written,
+ * inside the import's store transaction, and handed to a rebuild's writer
+ * thread, so that the index is written while the store is instead of
+ * after it (the two cost about the same: on two cores the import then
+ * takes about the longer of the two).  Nothing is read back from the store:
+ * organizations, subjects and program types stay in the lookups, a course
+ * is flattened with the runs that follow it in the import's write order,
+ * a run with its course, a program with its courses' subjects (kept per
+ * course as one string: records are not kept alive).
+ *
+ * Why it is the same index as a rebuild after the import: the store was
+ * empty when the import's transaction began and its writers are
+ * serialized (store_driver.serialized_writes), so the records handed over
+ * are every record the store holds at the commit; and the index was empty
+ * with the rebuild's write lock taken inside that transaction, so no
+ * other applier wrote it.  Commit order: the store, then the index
+ * (rebuild_end), then the checkpoint, moved over the outbox ids the
+ * import's transaction wrote.  A crash or failure in between leaves the
+ * checkpoint where it was, and after_commit's catch-up rebuilds as before
+ * the fast path existed.  Anything the records cannot answer (a run whose
+ * course did not just precede it, a failed page) abandons the build the
+ * same way: the fallback is today's path, never a wrong index.
+ *
+ * A serve process on the same files may poll the outbox meanwhile: its
+ * catch-up waits for the store's write lock until the import commits and
+ * for the index's until the rebuild commits; at worst it sees the changes
+ * before the checkpoint moved and rebuilds or replays them once more,
+ * which gives the same documents. */
+
+struct indexer_import {
+    struct store *store;
+    struct search *search;
+    struct cache *cache;
+    bool active;    /* the rebuild is open and its writer runs */
+    bool abandoned; /* given up: the rebuild is dropped, catch-up does it all */
+    bool finished;  /* the writer has been told no page follows */
+    size_t min_records;
+    time_t now;
+    uint64_t checkpoint; /* read when the import's transaction began */
+    uint64_t head;       /* the outbox's highest id then */
+    uint64_t last;       /* the highest id the import's transaction wrote */
+    struct rebuild r;
+    pthread_t writer;
+    json_t *lookups;  /* organizations, subjects, program types; the open course */
+    json_t *subjects; /* {"course key": its subject slugs, NUL-separated} */
+    json_t *docs;     /* the page being filled */
+    json_t *refresh;  /* its courses' refresh times */
+    json_t *course;   /* the course whose runs are being handed over, or NULL */
+    json_t *runs;     /* those runs so far */
+    struct indexer_stats stats;
+};
+
+int indexer_import_open(struct store *store, struct search *search, struct cache *cache,
+                        struct indexer_import **out, struct error *err)
+{
+    *out = NULL;
+    size_t threshold = atomic_load(&rebuild_threshold);
+    if (search == NULL || search->driver->rebuild_begin == NULL ||
+        search->driver->rebuild_end == NULL || search->driver->count == NULL ||
+        !store->driver->serialized_writes || threshold == 0)
+        return 0;
+    struct indexer_import *ii = calloc(1, sizeof *ii);
+    if (ii == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    ii->store = store;
+    ii->search = search;
+    ii->cache = cache;
+    /* As worth_rebuilding: a smaller first import is replayed. */
+    ii->min_records = threshold < INDEXER_REBUILD_EMPTY_MIN ? threshold : INDEXER_REBUILD_EMPTY_MIN;
+    /* Taken before the store's write lock, as every applier does. */
+    pthread_mutex_lock(&apply_lock);
+    *out = ii;
+    return 0;
+}
+
+/* Whether the store holds no record at all. */
+static int store_is_empty(struct store *store, bool *empty, struct error *err)
+{
+    *empty = true;
+    for (int k = 0; *empty && k < ENTITY_KIND_COUNT; k++) {
+        size_t n = 0;
+        if (store_count(store, (enum entity_kind)k, &n, err) != 0)
+            return -1;
+        *empty = n == 0;
+    }
+    return 0;
+}
+
+int indexer_import_begin(void *ctx, size_t total, struct error *err)
+{
+    struct indexer_import *ii = ctx;
+    struct error ignored = {0};
+    size_t docs = 1;
+    bool empty = false;
+    (void)err;
+    /* Any doubt means today's path: nothing here fails the import. */
+    if (total < ii->min_records || ii->search->driver->count(ii->search, &docs, &ignored) != 0 ||
+        docs != 0 || store_is_empty(ii->store, &empty, &ignored) != 0 || !empty)
+        return 0;
+    uint64_t count = 0;
+    if (ii->store->driver->checkpoint_get(ii->store, INDEXER_CHECKPOINT, &ii->checkpoint,
+                                          &ignored) != 0 ||
+        scan_outbox(ii->store, ii->checkpoint, UINT64_MAX, &count, &ii->head, &ignored) != 0)
+        return 0;
+    ii->lookups = json_object();
+    ii->subjects = json_object();
+    ii->docs = json_array();
+    ii->refresh = json_object();
+    ii->runs = json_array();
+    if (!ii->lookups || !ii->subjects || !ii->docs || !ii->refresh || !ii->runs)
+        return 0;
+    /* Takes the index's write lock (fts5: its rebuild transaction). */
+    if (ii->search->driver->rebuild_begin(ii->search, &ignored) != 0)
+        return 0;
+    ii->r = (struct rebuild){.store = ii->store, .search = ii->search, .stats = &ii->stats};
+    if (rebuild_start(&ii->r, &ii->writer, &ignored) != 0) {
+        ii->search->driver->rebuild_end(ii->search, false, &ignored);
+        return 0;
+    }
+    ii->now = clock_now();
+    ii->active = true;
+    return 0;
+}
+
+/* Gives the index build up: the writer drops what it has, and the rebuild
+ * is rolled back at the end (after the store's transaction). */
+static void import_abandon(struct indexer_import *ii, const char *why)
+{
+    if (!ii->active || ii->abandoned)
+        return;
+    log_msg(LOG_INFO, "import: the index is built after the import instead: %s", why);
+    ii->abandoned = true;
+    if (!ii->finished) {
+        rebuild_done(&ii->r, true);
+        ii->finished = true;
+    }
+}
+
+/* Hands the page to the writer, its courses' refresh times written first
+ * into the import's transaction.  A store error fails the import (it is
+ * one of its writes); a writer's error only abandons the index build. */
+static int import_flush(struct indexer_import *ii, struct error *err)
+{
+    if (json_array_size(ii->docs) == 0)
+        return 0;
+    if (write_refresh(ii->store, ii->refresh, err) != 0)
+        return -1;
+    struct error werr = {0};
+    if (rebuild_push(&ii->r, ii->docs, &werr) != 0)
+        import_abandon(ii, werr.message);
+    json_array_clear(ii->docs);
+    json_object_clear(ii->refresh);
+    return 0;
+}
+
+static int import_add(struct indexer_import *ii, json_t *doc, struct error *err)
+{
+    if (json_array_append_new(ii->docs, doc) != 0)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    return json_array_size(ii->docs) >= indexer_batch_size() ? import_flush(ii, err) : 0;
+}
+
+static int by_run_key(const void *a, const void *b)
+{
+    const char *ka = json_string_value(json_object_get(*(json_t *const *)a, "key"));
+    const char *kb = json_string_value(json_object_get(*(json_t *const *)b, "key"));
+    return strcmp(ka ? ka : "", kb ? kb : "");
+}
+
+/* The course's runs in natural key order, as the store lists them
+ * (SQLite's binary collation: byte order, as strcmp). */
+static json_t *sorted_runs(const json_t *runs)
+{
+    size_t n = json_array_size(runs);
+    json_t **v = malloc((n + 1) * sizeof *v);
+    json_t *out = json_array();
+    if (v == NULL || out == NULL) {
+        free(v);
+        json_decref(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(runs, i);
+    qsort(v, n, sizeof *v, by_run_key);
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, v[i]);
+    free(v);
+    return out;
+}
+
+/* The course's subject slugs as one string, NUL-separated, for programs. */
+static int remember_subjects(struct indexer_import *ii, const char *key, const json_t *course)
+{
+    size_t len = 0, i;
+    json_t *s;
+    const json_t *subjects = json_object_get(course, "subjects");
+    json_array_foreach(subjects, i, s) len += json_string_length(s) + 1;
+    char *text = malloc(len + 1), *at = text;
+    if (text == NULL)
+        return -1;
+    json_array_foreach(subjects, i, s)
+    {
+        memcpy(at, json_string_value(s), json_string_length(s) + 1);
+        at += json_string_length(s) + 1;
+    }
+    int rc = json_object_set_new(ii->subjects, key, json_stringn_nocheck(text, len));
+    free(text);
+    return rc;
+}
+
+/* Flattens the course whose group just ended, and its runs. */
+static int import_close_course(struct indexer_import *ii, struct error *err)
+{
+    if (ii->course == NULL)
+        return 0;
+    json_t *course = ii->course;
+    const char *key = json_string_value(json_object_get(course, "key"));
+    json_t *runs = sorted_runs(ii->runs), *doc = NULL;
+    time_t at = 0;
+    struct error ferr = {0};
+    int rc = 0;
+    if (runs == NULL || key == NULL || remember_subjects(ii, key, course) != 0)
+        rc = error_set(err, ERR_INTERNAL, "out of memory");
+    else if (search_docs_flatten_course_runs(ii->store, ii->lookups, course, runs, ii->now, &doc,
+                                             &at, &ferr) != 0)
+        import_abandon(ii, ferr.message);
+    else if (json_object_set_new(ii->refresh, key, json_integer((json_int_t)at)) != 0)
+        rc = error_set(err, ERR_INTERNAL, "out of memory");
+    if (rc == 0 && doc != NULL) {
+        rc = import_add(ii, doc, err);
+        doc = NULL;
+    }
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        if (rc != 0 || ii->abandoned)
+            break;
+        if (search_docs_flatten_refresh(ii->store, ii->lookups, ENTITY_COURSE_RUN, run, ii->now,
+                                        &doc, NULL, &ferr) != 0)
+            import_abandon(ii, ferr.message);
+        else
+            rc = import_add(ii, doc, err);
+        doc = NULL; /* import_add took it */
+    }
+    json_decref(doc);
+    json_decref(runs);
+    search_docs_lookups_del(ii->lookups, ENTITY_COURSE, key);
+    json_array_clear(ii->runs);
+    json_decref(ii->course);
+    ii->course = NULL;
+    return rc;
+}
+
+/* A program's document, its courses' subjects lent to the lookups as slim
+ * course records for the time of the flattening. */
+static int import_program(struct indexer_import *ii, const json_t *program, struct error *err)
+{
+    const json_t *courses = json_object_get(program, "courses");
+    size_t i;
+    json_t *k;
+    int rc = 0;
+    json_array_foreach(courses, i, k)
+    {
+        const json_t *held = json_object_get(ii->subjects, json_string_value(k));
+        if (held == NULL) /* not in the import: flatten reads the store */
+            continue;
+        json_t *slim = json_object(), *slugs = json_array();
+        const char *text = json_string_value(held);
+        for (size_t at = 0, len = json_string_length(held); at < len;) {
+            json_array_append_new(slugs, json_string(text + at));
+            at += strlen(text + at) + 1;
+        }
+        if (slim == NULL || slugs == NULL || json_object_set_new(slim, "subjects", slugs) != 0 ||
+            search_docs_lookups_put(ii->lookups, ENTITY_COURSE, json_string_value(k), slim) != 0)
+            rc = error_set(err, ERR_INTERNAL, "out of memory");
+        json_decref(slim);
+        if (rc != 0)
+            break;
+    }
+    json_t *doc = NULL;
+    struct error ferr = {0};
+    if (rc == 0 && search_docs_flatten_refresh(ii->store, ii->lookups, ENTITY_PROGRAM, program,
+                                               ii->now, &doc, NULL, &ferr) != 0)
+        import_abandon(ii, ferr.message);
+    else if (rc == 0)
+        rc = import_add(ii, doc, err);
+    json_array_foreach(courses, i, k)
+        search_docs_lookups_del(ii->lookups, ENTITY_COURSE, json_string_value(k));
+    return rc;
+}
+
+int indexer_import_record(void *ctx, enum entity_kind kind, const json_t *stored, struct error *err)
+{
+    struct indexer_import *ii = ctx;
+    if (!ii->active || ii->abandoned)
+        return 0;
+    const char *key = json_string_value(json_object_get(stored, entity_key_field(kind)));
+    /* A run joins the open course's group; anything else closes it. */
+    if (kind == ENTITY_COURSE_RUN) {
+        const char *course = json_string_value(json_object_get(stored, "course"));
+        const char *open =
+            ii->course ? json_string_value(json_object_get(ii->course, "key")) : NULL;
+        if (course == NULL || open == NULL || strcmp(course, open) != 0) {
+            import_abandon(ii, "a course run does not follow its course");
+            return 0;
+        }
+        if (json_array_append(ii->runs, (json_t *)stored) != 0)
+            return error_set(err, ERR_INTERNAL, "out of memory");
+        return 0;
+    }
+    if (import_close_course(ii, err) != 0)
+        return -1;
+    switch (kind) {
+    case ENTITY_ORGANIZATION:
+    case ENTITY_SUBJECT:
+    case ENTITY_PROGRAM_TYPE:
+        if (search_docs_lookups_put(ii->lookups, kind, key, (json_t *)stored) != 0)
+            import_abandon(ii, "a record without a key");
+        return 0;
+    case ENTITY_COURSE:
+        if (key == NULL || search_docs_lookups_put(ii->lookups, kind, key, (json_t *)stored) != 0) {
+            import_abandon(ii, "a course without a key");
+            return 0;
+        }
+        ii->course = json_incref((json_t *)stored);
+        return 0;
+    case ENTITY_PROGRAM:
+        return import_program(ii, stored, err);
+    default:
+        return 0;
+    }
+}
+
+int indexer_import_finish(void *ctx, struct error *err)
+{
+    struct indexer_import *ii = ctx;
+    if (!ii->active || ii->abandoned)
+        return 0;
+    if (import_close_course(ii, err) != 0 || import_flush(ii, err) != 0)
+        return -1;
+    if (ii->abandoned)
+        return 0;
+    /* Read inside the transaction: the ids it wrote, no other's. */
+    uint64_t count = 0;
+    struct error ignored = {0};
+    if (scan_outbox(ii->store, ii->head, UINT64_MAX, &count, &ii->last, &ignored) != 0) {
+        import_abandon(ii, ignored.message);
+        return 0;
+    }
+    /* The writer drains its queue while the store commits. */
+    rebuild_done(&ii->r, false);
+    ii->finished = true;
+    return 0;
+}
+
+/* Moves the checkpoint up to the import's last outbox id, unless another
+ * applier has moved it further meanwhile. */
+static int import_checkpoint(struct indexer_import *ii, struct error *err)
+{
+    struct store *store = ii->store;
+    uint64_t now_at;
+    if (store_begin(store, err) != 0)
+        return -1;
+    int rc = store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &now_at, err);
+    if (rc == 0 && now_at < ii->last)
+        rc = store->driver->checkpoint_set(store, INDEXER_CHECKPOINT, ii->last, err);
+    if (rc == 0)
+        rc = store_commit(store, err);
+    else
+        store_rollback(store);
+    if (rc == 0)
+        ii->stats.checkpoint = now_at > ii->last ? now_at : ii->last;
+    return rc;
+}
+
+int indexer_import_end(struct indexer_import *ii, bool committed, struct indexer_stats *stats,
+                       struct error *err)
+{
+    if (ii == NULL)
+        return 0;
+    int rc = 0;
+    if (ii->active) {
+        struct error ignored = {0};
+        const struct search_driver *d = ii->search->driver;
+        if (!ii->finished)
+            rebuild_done(&ii->r, true);
+        bool written = rebuild_join(&ii->r, ii->writer, &ignored) == 0 && !ii->abandoned;
+        if (committed && written) {
+            rc = d->rebuild_end(ii->search, true, err);
+            if (rc == 0)
+                rc = import_checkpoint(ii, err);
+            if (rc == 0) {
+                above_prune(ii->stats.checkpoint);
+                bump_index(ii->cache);
+                ii->stats.rebuilt = true;
+                ii->stats.during_import = true;
+                if (stats != NULL)
+                    *stats = ii->stats;
+            }
+        } else {
+            d->rebuild_end(ii->search, false, &ignored);
+        }
+    }
+    json_decref(ii->lookups);
+    json_decref(ii->subjects);
+    json_decref(ii->docs);
+    json_decref(ii->refresh);
+    json_decref(ii->course);
+    json_decref(ii->runs);
+    pthread_mutex_unlock(&apply_lock);
+    free(ii);
     return rc;
 }
 

@@ -30,8 +30,9 @@ struct indexer_stats {
     size_t removed; /* documents removed */
     size_t batches; /* index transactions */
     uint64_t checkpoint;
-    bool rebuilt;     /* caught up by rebuilding the whole index */
-    size_t refreshed; /* documents re-indexed because the clock moved */
+    bool rebuilt;       /* caught up by rebuilding the whole index */
+    size_t refreshed;   /* documents re-indexed because the clock moved */
+    bool during_import; /* built while a first import wrote the store */
 };
 
 /* A backlog of at least this many changes, and at least as many as the
@@ -108,6 +109,60 @@ double indexer_monotonic(void);
  * ERR_UNSUPPORTED for a driver without rebuild hooks. */
 int indexer_reindex(struct store *store, struct search *search, struct cache *cache,
                     struct indexer_stats *stats, struct error *err);
+
+/* ---- a first import, indexed while it is written (indexer.c) ----
+ *
+ * When an import writes every record of the catalog (the store is empty
+ * when its transaction begins) into an empty index, the index is built
+ * from the records as the import writes them, on a writer thread, instead
+ * of rebuilt from the store afterwards.  main's import wires the hooks
+ * below as catalog_import's sink (catalog_io.h's struct import_sink, ctx
+ * the struct indexer_import):
+ *
+ *   indexer_import_open     before catalog_import
+ *   indexer_import_begin    the sink's begin: decides, inside the import's
+ *                           store transaction (see below)
+ *   indexer_import_record   the sink's record
+ *   indexer_import_finish   the sink's finish
+ *   indexer_import_end      after catalog_import: commits the index and
+ *                           moves the checkpoint, or drops the index build
+ *
+ * The fast path is taken only when the search driver can rebuild, the
+ * store serializes writers (store_driver.serialized_writes), rebuilds are
+ * on (indexer_set_rebuild_threshold), the import writes at least
+ * INDEXER_REBUILD_EMPTY_MIN records (or the threshold, when lower), and
+ * inside the import's transaction the index holds no document and the
+ * store no record.  Otherwise, and whenever it gives up (a record it
+ * cannot flatten from what it was handed, a failed index page, a failed
+ * index commit), nothing is indexed and the checkpoint stays: after_commit's
+ * catch-up then indexes the import as before.  The hooks never fail the
+ * import, except for a store write of their own (a course's refresh
+ * time, in the import's transaction). */
+struct indexer_import;
+
+/* *out (caller-owned: indexer_import_end, which frees it) is NULL when the
+ * fast path cannot apply at all (search NULL, a driver without rebuild
+ * hooks, a store without serialized writers, rebuilds off).  Otherwise
+ * this process's applier lock is held until indexer_import_end. */
+int indexer_import_open(struct store *store, struct search *search, struct cache *cache,
+                        struct indexer_import **out, struct error *err);
+
+/* The import_sink hooks; ctx is the struct indexer_import. */
+int indexer_import_begin(void *ctx, size_t total, struct error *err);
+int indexer_import_record(void *ctx, enum entity_kind kind, const json_t *stored,
+                          struct error *err);
+int indexer_import_finish(void *ctx, struct error *err);
+
+/* Ends what ii began (NULL is fine) and frees it.  committed: whether the
+ * import's store transaction committed.  Only then, and if nothing gave
+ * up, the index's rebuild is committed, the checkpoint moved over the
+ * import's outbox ids, and the "index" generation of the cache bumped;
+ * stats (may be NULL) then receives what was written, with during_import
+ * set.  Returns -1 with err set when the index or checkpoint commit
+ * failed: the import is committed all the same, and the checkpoint has
+ * not moved, so a catch-up (after_commit) indexes it. */
+int indexer_import_end(struct indexer_import *ii, bool committed, struct indexer_stats *stats,
+                       struct error *err);
 
 /* Compares store and index: counts per content type, then every document
  * missing from the index, extra in it, or different (checksum), one line

@@ -67,13 +67,37 @@ static json_t *first_of(const json_t *a, const char *fa, const json_t *b, const 
 
 /* ---- reading what a record names (cached per plan or flatten) ---- */
 
+/* The name a record is kept under in a lookups object. */
+static void lookup_name(char *name, size_t size, enum entity_kind kind, const char *key)
+{
+    snprintf(name, size, "%d\t%s", (int)kind, key);
+}
+
+int search_docs_lookups_put(json_t *lookups, enum entity_kind kind, const char *key, json_t *record)
+{
+    char name[300];
+    if (key == NULL)
+        return -1;
+    lookup_name(name, sizeof name, kind, key);
+    return json_object_set(lookups, name, record);
+}
+
+void search_docs_lookups_del(json_t *lookups, enum entity_kind kind, const char *key)
+{
+    char name[300];
+    if (key == NULL)
+        return;
+    lookup_name(name, sizeof name, kind, key);
+    json_object_del(lookups, name);
+}
+
 /* The record of kind and key, borrowed from cache (a JSON object that
  * owns it); NULL (and 0) when it does not exist. */
 static int cached_get(struct store *store, json_t *cache, enum entity_kind kind, const char *key,
                       const json_t **out, struct error *err)
 {
     char name[300];
-    snprintf(name, sizeof name, "%d\t%s", (int)kind, key);
+    lookup_name(name, sizeof name, kind, key);
     json_t *hit = json_object_get(cache, name);
     if (hit == NULL) {
         json_t *doc = NULL;
@@ -241,17 +265,15 @@ static void copy_fields(json_t *to, const json_t *from, const char *const *field
         json_object_set(to, fields[i], json_object_get(from, fields[i]));
 }
 
-static int flatten_course(struct store *store, json_t *cache, const json_t *course, time_t now,
-                          json_t **out, time_t *refresh_at, struct error *err)
+/* A course's document from the course and its runs (in natural key order:
+ * the order of the hit's course_runs and of the seat types). */
+static int flatten_course_with(struct store *store, json_t *cache, const json_t *course,
+                               const json_t *course_runs, time_t now, json_t **out,
+                               time_t *refresh_at, struct error *err)
 {
     const char *key = str(course, "key");
-    struct store_query q = {
-        .kind = ENTITY_COURSE_RUN, .course = key, .hidden = -1, .marketable = -1, .active = -1};
-    struct store_page page = {0};
     if (key == NULL)
         return error_set(err, ERR_INVALID, "course without a key");
-    if (store_list(store, &q, &page, err) != 0)
-        return -1;
     json_t *orgs = json_array(), *subjects = json_array(), *seats = json_array();
     int rc = organization_values(store, cache, json_object_get(course, "owners"), orgs, err);
     if (rc == 0)
@@ -259,7 +281,7 @@ static int flatten_course(struct store *store, json_t *cache, const json_t *cour
     size_t i, j;
     json_t *run, *seat, *have;
     json_t *runs = json_array();
-    json_array_foreach(page.items, i, run)
+    json_array_foreach(course_runs, i, run)
     {
         json_array_append_new(runs, run_summary(run));
         if (!run_is_public(run))
@@ -275,9 +297,9 @@ static int flatten_course(struct store *store, json_t *cache, const json_t *cour
         }
         json_decref(types);
     }
-    const json_t *pick = pick_run(page.items, now);
+    const json_t *pick = pick_run(course_runs, now);
     if (refresh_at != NULL)
-        *refresh_at = search_docs_refresh_at(page.items, now);
+        *refresh_at = search_docs_refresh_at(course_runs, now);
     json_t *doc = base_doc("course", key, copy(course, "title"));
     json_object_set_new(doc, "short_description", copy(course, "short_description"));
     json_object_set_new(doc, "full_description", copy(course, "full_description"));
@@ -324,13 +346,38 @@ static int flatten_course(struct store *store, json_t *cache, const json_t *cour
                             : json_null());
     json_object_set_new(hit, "course_runs", runs);
     json_object_set_new(doc, "hit", hit);
-    json_decref(page.items);
     if (rc != 0) {
         json_decref(doc);
         return -1;
     }
     *out = doc;
     return 0;
+}
+
+static int flatten_course(struct store *store, json_t *cache, const json_t *course, time_t now,
+                          json_t **out, time_t *refresh_at, struct error *err)
+{
+    const char *key = str(course, "key");
+    struct store_query q = {
+        .kind = ENTITY_COURSE_RUN, .course = key, .hidden = -1, .marketable = -1, .active = -1};
+    struct store_page page = {0};
+    if (key == NULL)
+        return error_set(err, ERR_INVALID, "course without a key");
+    if (store_list(store, &q, &page, err) != 0)
+        return -1;
+    int rc = flatten_course_with(store, cache, course, page.items, now, out, refresh_at, err);
+    json_decref(page.items);
+    return rc;
+}
+
+int search_docs_flatten_course_runs(struct store *store, json_t *lookups, const json_t *course,
+                                    const json_t *runs, time_t now, json_t **out,
+                                    time_t *refresh_at, struct error *err)
+{
+    *out = NULL;
+    if (refresh_at != NULL)
+        *refresh_at = 0;
+    return flatten_course_with(store, lookups, course, runs, now, out, refresh_at, err);
 }
 
 static int flatten_run(struct store *store, json_t *cache, const json_t *run, json_t **out,

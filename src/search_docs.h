@@ -70,6 +70,24 @@ int search_docs_flatten_refresh(struct store *store, json_t *lookups, enum entit
                                 const json_t *record, time_t now, json_t **out, time_t *refresh_at,
                                 struct error *err);
 
+/* As search_docs_flatten_refresh for a course, with the course's runs
+ * given (canonical run documents, borrowed, in natural key order as the
+ * store lists them) instead of listed from the store: what a caller that
+ * has just written them (a first import) already holds.  Organizations
+ * and subjects are still read through lookups. */
+int search_docs_flatten_course_runs(struct store *store, json_t *lookups, const json_t *course,
+                                    const json_t *runs, time_t now, json_t **out,
+                                    time_t *refresh_at, struct error *err);
+
+/* Puts record (a reference is taken) into lookups as the record of kind
+ * and key, as if it had been read from the store: a caller that holds the
+ * records spares the flattening their reads.  -1 when out of memory. */
+int search_docs_lookups_put(json_t *lookups, enum entity_kind kind, const char *key,
+                            json_t *record);
+
+/* Drops the record of kind and key from lookups (absent is fine). */
+void search_docs_lookups_del(json_t *lookups, enum entity_kind kind, const char *key);
+
 /* Of a course's runs (canonical documents), the earliest instant > now at
  * which the pick among its public runs can change: a run's start (it
  * becomes current) or the second after its end (it becomes archived).

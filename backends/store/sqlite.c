@@ -248,6 +248,7 @@ static int sqlite_open(const struct config *config, struct store **out, struct e
 const struct store_driver store_sqlite_driver = {
     .name = "sqlite",
     .description = "SQLite file in WAL mode (express)",
+    .serialized_writes = true, /* BEGIN IMMEDIATE: one writer at a time */
     .open = sqlite_open,
     SQL_STORE_HOOKS,
 };
