@@ -6,6 +6,7 @@
  * keys_only must give the same hits, only smaller.
  */
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +401,42 @@ START_TEST(typeahead_in_memory_equals_sql)
 }
 END_TEST
 
+/* FTS5's hashsize as the file keeps it (fts_config), read by a connection
+ * of its own; -1 when unset. */
+static long long file_hashsize(void)
+{
+    char path[4200];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    snprintf(path, sizeof path, "%s/index.db", tmpdir);
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT v FROM fts_config WHERE k = 'hashsize'", -1, &st, NULL),
+        SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A rebuild raises FTS5's pending-terms budget for itself only: whether it
+ * commits or is dropped, the file keeps the default (1 MiB, or unset) for
+ * the writes that follow, which must not hold that much in memory. */
+START_TEST(rebuild_restores_hashsize)
+{
+    struct error err = {0};
+    for (int commit = 0; commit < 2; commit++) {
+        ck_assert_int_eq(a->driver->rebuild_begin(a, &err), 0);
+        put(a, run_doc("n1", "Python anew", "EPFLx", "Physics", NULL, NULL));
+        ck_assert_int_eq(a->driver->rebuild_end(a, commit, &err), 0);
+        long long v = file_hashsize();
+        ck_assert_msg(v == -1 || v == 1048576, "commit %d: hashsize %lld", commit, v);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("search_fts5_memo");
@@ -408,6 +445,7 @@ int main(void)
     tcase_add_test(tc, counts_follow_own_writes);
     tcase_add_test(tc, counts_follow_another_handle);
     tcase_add_test(tc, rebuild_seen_by_its_handle_only);
+    tcase_add_test(tc, rebuild_restores_hashsize);
     tcase_add_test(tc, keys_only_same_hits);
     tcase_add_test(tc, picks_and_bad_requests);
     tcase_add_test(tc, page_in_memory_equals_sql);

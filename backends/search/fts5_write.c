@@ -572,10 +572,16 @@ int fts5_clear(struct search *search, struct error *err)
     return rc;
 }
 
-/* The pending-terms budget of a rebuild (16 MiB: measured on the 10k
- * corpus, 12 % fewer instructions than FTS5's default 1 MiB; 64 MiB gained
- * nothing more) and FTS5's default, restored at its end. */
-#define REBUILD_HASHSIZE_SQL "INSERT INTO fts(fts, rank) VALUES('hashsize', 16777216);"
+/* The pending-terms budget of a rebuild and FTS5's default, restored at
+ * its end.  Every time the pending terms pass it FTS5 writes a segment,
+ * and segments are merged four at a time, level after level: so a larger
+ * budget means fewer merges.  16 MiB took 12 % fewer instructions than the
+ * default 1 MiB on the 10k corpus; 32 MiB, on the same reindex, 13 % fewer
+ * page writes (333k -> 291k) and 18 % fewer reads than 16 MiB, the writer
+ * thread 16 % fewer instructions (on the 1k corpus with the budget scaled
+ * down alike: 2,513M -> 2,102M), for 25 MB more peak memory (70 -> 95 MB);
+ * 64 MiB saved no more I/O at 10k and another 36 MB. */
+#define REBUILD_HASHSIZE_SQL "INSERT INTO fts(fts, rank) VALUES('hashsize', 33554432);"
 #define DEFAULT_HASHSIZE_SQL "INSERT INTO fts(fts, rank) VALUES('hashsize', 1048576);"
 
 int fts5_rebuild_begin(struct search *search, struct error *err)
