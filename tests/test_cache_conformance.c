@@ -134,12 +134,86 @@ static uint64_t gen_of(struct cache *c, const char *name)
     return v;
 }
 
+/* lookup at the current "catalog" generation, read from c first. */
+static int lookup_now(struct cache *c, const char *key, const char *want)
+{
+    return lookup(c, key, gen_of(c, "catalog"), want);
+}
+
 static uint64_t bump(struct cache *c, const char *name)
 {
     uint64_t v = 0;
     struct error err = {0};
     ck_assert_msg(c->driver->bump(c, name, &v, &err) == 0, "%s", err.message);
     return v;
+}
+
+/* A handle on ns with cache.ttl = 1 s and the given cache.stale_ttl
+ * setting ("cache.stale_ttl=N"), for the stale-while-revalidate tests. */
+static struct cache *ns_open_stale(const struct ns *ns, const char *stale_ttl)
+{
+    return ns_open_with(ns, "1M", "1", stale_ttl);
+}
+
+/* a and b: two processes on a fresh namespace of targets[which], opened
+ * with ns_open_stale.  The memory driver's entries are its process's own:
+ * b is a there.  Returns whether a and b are two handles (close_both). */
+static bool stale_pair_open(struct ns *ns, int which, const char *stale_ttl, struct cache **a,
+                            struct cache **b)
+{
+    ns_init(ns, which);
+    *a = ns_open_stale(ns, stale_ttl);
+    bool shared = ns->t->url != NULL;
+    *b = shared ? ns_open_stale(ns, stale_ttl) : *a;
+    return shared;
+}
+
+/* Stores "k" = "old" at c's current "catalog" generation; returns it. */
+static uint64_t put_old(struct cache *c)
+{
+    uint64_t g = gen_of(c, "catalog");
+    put(c, "k", g, "old", 0);
+    return g;
+}
+
+/* One handle on a fresh namespace of targets[which], opened with
+ * ns_open_stale, holding "k" = "old" at the generation put in *g. */
+static struct cache *stale_one_open(struct ns *ns, int which, const char *stale_ttl, uint64_t *g)
+{
+    ns_init(ns, which);
+    struct cache *c = ns_open_stale(ns, stale_ttl);
+    *g = put_old(c);
+    return c;
+}
+
+/* One step of a stale-while-revalidate script: advance the cache clock by
+ * advance_ms, then look "k" up at the current generation through a or b
+ * (who), expecting rc (CACHE_MISS, _HIT, _STALE) and, on a hit, want. */
+struct step {
+    int64_t advance_ms;
+    char who;
+    const char *want;
+    int rc;
+};
+
+static void run_steps(struct cache *a, struct cache *b, const struct step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (steps[i].advance_ms > 0)
+            cache_clock_advance(steps[i].advance_ms);
+        struct cache *c = steps[i].who == 'b' ? b : a;
+        int rc = lookup_now(c, "k", steps[i].want);
+        ck_assert_msg(rc == steps[i].rc, "step %zu (%c): %d, want %d", i, steps[i].who, rc,
+                      steps[i].rc);
+    }
+}
+
+/* Closes a and, unless it is a itself, b. */
+static void close_both(struct cache *a, struct cache *b)
+{
+    if (b != a)
+        cache_close(b);
+    cache_close(a);
 }
 
 static int64_t mono_ms(void)
@@ -218,12 +292,12 @@ START_TEST(generations_shared_between_handles)
     ck_assert_uint_eq(gen_of(a, "catalog"), g0);
     ck_assert_int_eq(lookup(b, "/courses", g0, NULL), 0);
     put(b, "/courses", g0, "before", 0);
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), "before"), 1);
+    ck_assert_int_eq(lookup_now(b, "/courses", "before"), 1);
 
     uint64_t g1 = bump(a, "catalog");
     ck_assert_uint_eq(g1, g0 + 1);
     /* What a request on b does: read the generation, then look up. */
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "/courses", NULL), 0);
     ck_assert_uint_eq(gen_of(b, "catalog"), g1);
     ck_assert_uint_eq(gen_of(a, "catalog"), g1);
 
@@ -425,7 +499,7 @@ START_TEST(redis_near_copy_misses_after_a_write_elsewhere)
     ck_assert_uint_eq(g2, g + 1);
     ck_assert_int_eq(lookup(b, "/courses", g2, NULL), 0);
     put(a, "/courses", g2, "after", 0);
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), "after"), 1);
+    ck_assert_int_eq(lookup_now(b, "/courses", "after"), 1);
     ck_assert(memcmp(v1->data, "before", 6) == 0); /* still readable while lent */
     cache_value_release(v1);
     cache_close(a);
@@ -444,17 +518,17 @@ START_TEST(redis_near_copy_follows_the_entry_in_redis)
     struct cache *b = ns_open(&ns, "1M", "60");
     uint64_t g = gen_of(b, "catalog");
     put(b, "k", g, "value", 0);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
+    ck_assert_int_eq(lookup_now(b, "k", "value"), 1);
     char args[256];
     snprintf(args, sizeof args, "UNLINK '%se2:k'", ns.prefix);
     redis_cli(args);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "k", NULL), 0);
 
     put(b, "k", g, "value", 0);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
+    ck_assert_int_eq(lookup_now(b, "k", "value"), 1);
     struct error err = {0};
     ck_assert_int_eq(a->driver->clear(a, &err), 0);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "k", NULL), 0);
     cache_close(a);
     cache_close(b);
 }
@@ -469,16 +543,16 @@ START_TEST(redis_near_copy_misses_after_an_epoch_bump)
     struct cache *b = ns_open(&ns, "1M", "60");
     uint64_t g = gen_of(b, "catalog");
     put(b, "k", g, "value", 0);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "value"), 1);
+    ck_assert_int_eq(lookup_now(b, "k", "value"), 1);
+    ck_assert_int_eq(lookup_now(b, "k", "value"), 1);
     char args[256];
     snprintf(args, sizeof args, "INCR '%sepoch'", ns.prefix);
     redis_cli(args);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "k", NULL), 0);
     put(b, "k", g, "computed across the bump", 0); /* refused */
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "k", NULL), 0);
     put(b, "k", gen_of(b, "catalog"), "new epoch", 0);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "new epoch"), 1);
+    ck_assert_int_eq(lookup_now(b, "k", "new epoch"), 1);
     cache_close(b);
 }
 END_TEST
@@ -627,7 +701,7 @@ START_TEST(redis_down_fails_fast_and_recovers)
     uint64_t g = gen_of(b, "catalog");
     ck_assert_int_eq(lookup(b, "/courses", g, NULL), 0);
     put(b, "/courses", g, "before", 0);
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), "before"), 1);
+    ck_assert_int_eq(lookup_now(b, "/courses", "before"), 1);
 
     redis_ctl("stop");
     struct error err = {0};
@@ -658,7 +732,7 @@ START_TEST(redis_down_fails_fast_and_recovers)
     uint64_t g2 = gen_of(b, "catalog");
     ck_assert_int_eq(lookup(b, "/courses", g2, NULL), 0);
     put(b, "/courses", g2, "after", 0);
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), "after"), 1);
+    ck_assert_int_eq(lookup_now(b, "/courses", "after"), 1);
     cache_close(a);
     cache_close(b);
 }
@@ -689,8 +763,8 @@ START_TEST(redis_nothing_from_across_an_outage)
     wait_healthy(b);
     ck_assert_int_eq(lookup(b, "/courses", g, NULL), 0);
     put(b, "/courses", g, "computed across the outage", 0);
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), NULL), 0);
-    ck_assert_int_eq(lookup(a, "/courses", gen_of(a, "catalog"), NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "/courses", NULL), 0);
+    ck_assert_int_eq(lookup_now(a, "/courses", NULL), 0);
     cache_close(a);
     cache_close(b);
 }
@@ -708,7 +782,7 @@ START_TEST(redis_epoch_bumped_after_a_timeout)
     uint64_t g = gen_of(b, "catalog");
     ck_assert_int_eq(lookup(b, "/courses", g, NULL), 0);
     put(b, "/courses", g, "before", 0);
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), "before"), 1);
+    ck_assert_int_eq(lookup_now(b, "/courses", "before"), 1);
 
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "redis-cli -u '%s' CLIENT PAUSE 1500 WRITE >/dev/null",
@@ -721,8 +795,8 @@ START_TEST(redis_epoch_bumped_after_a_timeout)
     ck_assert_int_lt(mono_ms() - t0, 1200); /* cache.command_timeout, not the pause */
     usleep(1700 * 1000);
     wait_healthy(a); /* a gets through: the epoch moves */
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), NULL), 0);
-    ck_assert_int_eq(lookup(b, "/courses", gen_of(b, "catalog"), NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "/courses", NULL), 0);
+    ck_assert_int_eq(lookup_now(b, "/courses", NULL), 0);
     cache_close(a);
     cache_close(b);
 }
@@ -737,22 +811,18 @@ END_TEST
 START_TEST(stale_served_while_one_refreshes)
 {
     struct ns ns;
-    ns_init(&ns, _i);
-    struct cache *a = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10");
-    /* The memory driver's entries are its process's own: b is a then. */
-    bool shared = ns.t->url != NULL;
-    struct cache *b = shared ? ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10") : a;
-    uint64_t g = gen_of(a, "catalog");
-    put(a, "k", g, "old", 0);
+    struct cache *a, *b;
+    bool shared = stale_pair_open(&ns, _i, "cache.stale_ttl=10", &a, &b);
+    uint64_t g = put_old(a);
     ck_assert_int_eq(lookup(a, "k", g, "old"), CACHE_HIT);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_HIT);
+    ck_assert_int_eq(lookup_now(b, "k", "old"), CACHE_HIT);
     struct cache_stats before, after;
     a->driver->stats(a, &before);
     cache_clock_advance(1500);
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), NULL), CACHE_MISS); /* refresher */
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_STALE);
+    ck_assert_int_eq(lookup_now(a, "k", NULL), CACHE_MISS); /* refresher */
+    ck_assert_int_eq(lookup_now(a, "k", "old"), CACHE_STALE);
+    ck_assert_int_eq(lookup_now(a, "k", "old"), CACHE_STALE);
+    ck_assert_int_eq(lookup_now(b, "k", "old"), CACHE_STALE);
     struct cache_value *v = NULL;
     struct error err = {0};
     ck_assert_int_eq(a->driver->get_shared(a, "k", gen_of(a, "catalog"), &v, &err), CACHE_STALE);
@@ -764,11 +834,9 @@ START_TEST(stale_served_while_one_refreshes)
     ck_assert_uint_eq(after.misses - before.misses, 1);
     ck_assert_uint_eq(after.hits, before.hits);
     put(a, "k", g, "new", 0); /* the refresher stores */
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "new"), CACHE_HIT);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "new"), CACHE_HIT);
-    if (shared)
-        cache_close(b);
-    cache_close(a);
+    ck_assert_int_eq(lookup_now(a, "k", "new"), CACHE_HIT);
+    ck_assert_int_eq(lookup_now(b, "k", "new"), CACHE_HIT);
+    close_both(a, b);
 }
 END_TEST
 
@@ -778,22 +846,21 @@ START_TEST(stale_never_serves_an_older_generation)
 {
     struct ns ns;
     ns_init(&ns, _i);
-    struct cache *a = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10");
-    struct cache *b = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=10");
-    uint64_t g = gen_of(a, "catalog");
-    put(a, "k", g, "old", 0);
+    struct cache *a = ns_open_stale(&ns, "cache.stale_ttl=10");
+    struct cache *b = ns_open_stale(&ns, "cache.stale_ttl=10");
+    put_old(a);
     cache_clock_advance(1500);
     bump(b, "catalog"); /* a write in another process */
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), NULL), CACHE_MISS);
-        ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), CACHE_MISS);
+        ck_assert_int_eq(lookup_now(a, "k", NULL), CACHE_MISS);
+        ck_assert_int_eq(lookup_now(b, "k", NULL), CACHE_MISS);
     }
     /* Also before the TTL: a write is never hidden behind the grace. */
     uint64_t g2 = gen_of(a, "catalog");
     put(a, "j", g2, "x", 0);
     bump(a, "catalog");
-    ck_assert_int_eq(lookup(a, "j", gen_of(a, "catalog"), NULL), CACHE_MISS);
-    ck_assert_int_eq(lookup(b, "j", gen_of(b, "catalog"), NULL), CACHE_MISS);
+    ck_assert_int_eq(lookup_now(a, "j", NULL), CACHE_MISS);
+    ck_assert_int_eq(lookup_now(b, "j", NULL), CACHE_MISS);
     cache_close(a);
     cache_close(b);
 }
@@ -803,16 +870,15 @@ END_TEST
 START_TEST(stale_ends_with_the_grace)
 {
     struct ns ns;
-    ns_init(&ns, _i);
-    struct cache *c = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=2");
-    uint64_t g = gen_of(c, "catalog");
-    put(c, "k", g, "old", 0);
-    cache_clock_advance(2500); /* within the grace */
-    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
-    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), "old"), CACHE_STALE);
-    cache_clock_advance(1000); /* 3.5 s: past 1 + 2 */
-    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
-    ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
+    uint64_t g;
+    struct cache *c = stale_one_open(&ns, _i, "cache.stale_ttl=2", &g);
+    static const struct step steps[] = {
+        {2500, 'a', NULL, CACHE_MISS}, /* within the grace */
+        {0, 'a', "old", CACHE_STALE},
+        {1000, 'a', NULL, CACHE_MISS}, /* 3.5 s: past 1 + 2 */
+        {0, 'a', NULL, CACHE_MISS},
+    };
+    run_steps(c, c, steps, sizeof steps / sizeof steps[0]);
     cache_close(c);
 }
 END_TEST
@@ -823,26 +889,20 @@ END_TEST
 START_TEST(stale_refresher_replaced_after_its_lease)
 {
     struct ns ns;
-    ns_init(&ns, _i);
-    struct cache *a = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=30");
-    /* The memory driver's entries are its process's own: b is a then. */
-    bool shared = ns.t->url != NULL;
-    struct cache *b = shared ? ns_open_with(&ns, "1M", "1", "cache.stale_ttl=30") : a;
-    uint64_t g = gen_of(a, "catalog");
-    put(a, "k", g, "old", 0);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_HIT);
-    cache_clock_advance(1500);
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), NULL), CACHE_MISS);
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
-    cache_clock_advance(CACHE_REFRESH_LEASE_MS - 500); /* lease still held */
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
-    cache_clock_advance(600); /* lease over: a new refresher */
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), NULL), CACHE_MISS);
-    ck_assert_int_eq(lookup(a, "k", gen_of(a, "catalog"), "old"), CACHE_STALE);
-    ck_assert_int_eq(lookup(b, "k", gen_of(b, "catalog"), "old"), CACHE_STALE);
-    if (shared)
-        cache_close(b);
-    cache_close(a);
+    struct cache *a, *b;
+    stale_pair_open(&ns, _i, "cache.stale_ttl=30", &a, &b);
+    put_old(a);
+    static const struct step steps[] = {
+        {0, 'b', "old", CACHE_HIT},
+        {1500, 'a', NULL, CACHE_MISS},
+        {0, 'a', "old", CACHE_STALE},
+        {CACHE_REFRESH_LEASE_MS - 500, 'a', "old", CACHE_STALE}, /* lease still held */
+        {600, 'b', NULL, CACHE_MISS},                            /* lease over: a new refresher */
+        {0, 'a', "old", CACHE_STALE},
+        {0, 'b', "old", CACHE_STALE},
+    };
+    run_steps(a, b, steps, sizeof steps / sizeof steps[0]);
+    close_both(a, b);
 }
 END_TEST
 
@@ -850,14 +910,12 @@ END_TEST
 START_TEST(stale_ttl_zero_expires_at_the_ttl)
 {
     struct ns ns;
-    ns_init(&ns, _i);
-    struct cache *c = ns_open_with(&ns, "1M", "1", "cache.stale_ttl=0");
-    uint64_t g = gen_of(c, "catalog");
-    put(c, "k", g, "old", 0);
+    uint64_t g;
+    struct cache *c = stale_one_open(&ns, _i, "cache.stale_ttl=0", &g);
     ck_assert_int_eq(lookup(c, "k", g, "old"), CACHE_HIT);
     cache_clock_advance(1100);
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(lookup(c, "k", gen_of(c, "catalog"), NULL), CACHE_MISS);
+        ck_assert_int_eq(lookup_now(c, "k", NULL), CACHE_MISS);
     put(c, "k", g, "new", 0);
     ck_assert_int_eq(lookup(c, "k", g, "new"), CACHE_HIT);
     cache_close(c);

@@ -73,25 +73,6 @@ static char *export_text(struct store *store)
     return text;
 }
 
-static char *sample_text(void)
-{
-    const char *src = getenv("CATALOGD_SOURCE_DIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/sample-catalog.jsonl", src ? src : ".");
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, out);
-    fclose(f);
-    fclose(out);
-    return text;
-}
-
 static void import_ok(struct store *store, const char *text, struct import_summary *summary)
 {
     struct error err = {0};
@@ -142,7 +123,7 @@ static void count_kinds(const char *text, size_t counts[ENTITY_KIND_COUNT])
 START_TEST(sample_imports_with_expected_counts)
 {
     struct store *store = fresh_store();
-    char *sample = sample_text();
+    char *sample = test_sample_catalog_text(NULL);
     size_t expected[ENTITY_KIND_COUNT];
     count_kinds(sample, expected);
     struct import_summary summary;
@@ -170,7 +151,7 @@ END_TEST
 START_TEST(second_import_changes_nothing)
 {
     struct store *store = fresh_store();
-    char *sample = sample_text();
+    char *sample = test_sample_catalog_text(NULL);
     import_ok(store, sample, NULL);
     char *before = export_text(store);
     struct import_summary summary;
@@ -189,7 +170,7 @@ END_TEST
 START_TEST(export_import_export_is_identical)
 {
     struct store *first = fresh_store();
-    char *sample = sample_text();
+    char *sample = test_sample_catalog_text(NULL);
     import_ok(first, sample, NULL);
     char *exported = export_text(first);
     close_store(first);
@@ -328,7 +309,7 @@ static const struct {
 START_TEST(bad_line_names_file_line_field_and_writes_nothing)
 {
     struct store *store = fresh_store();
-    char *sample = sample_text();
+    char *sample = test_sample_catalog_text(NULL);
     import_ok(store, sample, NULL);
     char *before = export_text(store);
     char text[8192];

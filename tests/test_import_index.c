@@ -47,26 +47,6 @@ static const char extra_lines[] =
     "\"type\":\"micromasters\",\"status\":\"active\",\"courses\":[\"AldenX+ZZ1\",\"AldenX+ZZ2\"],"
     "\"authoring_organizations\":[\"AldenX\"]}\n";
 
-static char *catalog_text(void)
-{
-    const char *src = getenv("CATALOGD_SOURCE_DIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/sample-catalog.jsonl", src ? src : ".");
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, out);
-    fputs(extra_lines, out);
-    fclose(f);
-    fclose(out);
-    return text;
-}
-
 static void setup(void)
 {
     char *dir = test_tmpdir();
@@ -78,11 +58,7 @@ static void setup(void)
     free(dir);
     indexer_forget();
     cfg = test_config(sets);
-    struct error err = {0};
-    ck_assert_msg(store_open(cfg, &st, &err) == 0, "store: %s", err.message);
-    ck_assert_msg(search_open(cfg, &idx, &err) == 0 && idx != NULL, "search: %s", err.message);
-    ck_assert_msg(cache_open(cfg, &cache, &err) == 0, "cache: %s", err.message);
-    clock_set_fixed("2025-06-01T00:00:00Z", &err);
+    test_backends_open(cfg, "2025-06-01T00:00:00Z", &st, &idx, &cache);
     /* Pages of 20 documents: a dozen pages, so the writer thread queues. */
     indexer_set_batch_size(20);
     /* The sample is smaller than INDEXER_REBUILD_EMPTY_MIN records. */
@@ -91,11 +67,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    cache_close(cache);
-    search_close(idx);
-    store_close(st);
-    config_free(cfg);
-    clock_set_fixed(NULL, NULL);
+    test_backends_close(cfg, st, idx, cache);
     indexer_set_batch_size(500);
     indexer_set_rebuild_threshold(INDEXER_REBUILD_THRESHOLD);
 }
@@ -155,16 +127,20 @@ static int import_with(struct search *s, const char *text, size_t fail_at,
     return rc;
 }
 
-static size_t verify_count(void)
+/* import_with of the bundled sample and extra_lines. */
+static int import_sample(struct search *s, size_t fail_at, struct indexer_stats *stats, int *end_rc)
+{
+    char *text = test_sample_catalog_text(extra_lines);
+    int rc = import_with(s, text, fail_at, stats, end_rc);
+    free(text);
+    return rc;
+}
+
+/* indexer_verify finds the index equal to the store. */
+static void verify_clean(void)
 {
     char report[8192] = "";
-    size_t diff = 99;
-    struct error err = {0};
-    FILE *out = fmemopen(report, sizeof report, "w");
-    ck_assert_msg(indexer_verify(st, idx, out, &diff, &err) == 0, "verify: %s", err.message);
-    fclose(out);
-    ck_assert_msg(diff == 0, "verify: %s", report);
-    return diff;
+    ck_assert_msg(test_indexer_verify(st, idx, report, sizeof report) == 0, "verify: %s", report);
 }
 
 static json_t *digests(void)
@@ -175,80 +151,43 @@ static json_t *digests(void)
     return d;
 }
 
-static size_t index_count(void)
-{
-    size_t n = 0;
-    struct error err = {0};
-    ck_assert(idx->driver->count(idx, &n, &err) == 0);
-    return n;
-}
-
-static uint64_t checkpoint(void)
-{
-    uint64_t v = 0;
-    struct error err = {0};
-    ck_assert(st->driver->checkpoint_get(st, INDEXER_CHECKPOINT, &v, &err) == 0);
-    return v;
-}
-
-static size_t store_records(void)
-{
-    size_t total = 0;
-    for (int k = 0; k < ENTITY_KIND_COUNT; k++) {
-        size_t n = 0;
-        struct error err = {0};
-        ck_assert(store_count(st, (enum entity_kind)k, &n, &err) == 0);
-        total += n;
-    }
-    return total;
-}
-
-static json_t *hit_of(enum search_content c, const char *key)
-{
-    json_t *hit = NULL;
-    struct error err = {0};
-    ck_assert(idx->driver->lookup(idx, c, key, &hit, &err) == 0);
-    return hit;
-}
-
 START_TEST(first_import_indexed_while_written_equals_reindex)
 {
-    char *text = catalog_text();
     struct indexer_stats stats;
     int end_rc;
-    ck_assert_int_eq(import_with(idx, text, 0, &stats, &end_rc), 0);
+    ck_assert_int_eq(import_sample(idx, 0, &stats, &end_rc), 0);
     ck_assert_int_eq(end_rc, 0);
     ck_assert_msg(stats.during_import, "the fast path was not taken");
     /* Every record's outbox change is behind the checkpoint: catch-up
      * (after_commit) found nothing to apply. */
-    ck_assert_uint_eq(checkpoint(), store_records());
-    ck_assert_uint_eq(stats.checkpoint, store_records());
+    ck_assert_uint_eq(test_indexer_checkpoint(st), test_store_total(st));
+    ck_assert_uint_eq(stats.checkpoint, test_store_total(st));
     uint64_t lag = 99;
     struct error err = {0};
     ck_assert(indexer_lag(st, &lag, &err) == 0);
     ck_assert_uint_eq(lag, 0);
-    ck_assert_uint_eq(stats.indexed, index_count());
-    verify_count();
+    ck_assert_uint_eq(stats.indexed, test_search_count(idx));
+    verify_clean();
 
     /* The nested runs, the run given before its course, the hidden and the
      * unpublished one, the course without runs and the program. */
-    json_t *course = hit_of(SEARCH_COURSE, "AldenX+ZZ1");
+    json_t *course = test_search_hit(idx, SEARCH_COURSE, "AldenX+ZZ1");
     ck_assert_ptr_nonnull(course);
     ck_assert_uint_eq(json_array_size(json_object_get(course, "course_runs")), 4);
     ck_assert_str_eq(json_string_value(json_object_get(course, "start")), "2025-07-01T00:00:00Z");
     json_decref(course);
-    json_t *norun = hit_of(SEARCH_COURSE, "AldenX+ZZ2");
+    json_t *norun = test_search_hit(idx, SEARCH_COURSE, "AldenX+ZZ2");
     ck_assert_ptr_nonnull(norun);
     ck_assert_uint_eq(json_array_size(json_object_get(norun, "course_runs")), 0);
     json_decref(norun);
-    json_t *program = hit_of(SEARCH_PROGRAM, "0b6c35a4-9c1e-4d55-8f59-2f5a9e1e0b11");
+    json_t *program = test_search_hit(idx, SEARCH_PROGRAM, "0b6c35a4-9c1e-4d55-8f59-2f5a9e1e0b11");
     ck_assert_ptr_nonnull(program);
     ck_assert_uint_eq(json_array_size(json_object_get(program, "subjects")), 2);
     json_decref(program);
     const char *runs[] = {"course-v1:AldenX+ZZ1+A", "course-v1:AldenX+ZZ1+B",
                           "course-v1:AldenX+ZZ1+C", "course-v1:AldenX+ZZ1+D"};
     for (size_t i = 0; i < 4; i++) {
-        json_t *run = hit_of(SEARCH_COURSE_RUN, runs[i]);
+        json_t *run = test_search_hit(idx, SEARCH_COURSE_RUN, runs[i]);
         ck_assert_msg(run != NULL, "run %s not indexed", runs[i]);
         json_decref(run);
     }
@@ -260,10 +199,10 @@ START_TEST(first_import_indexed_while_written_equals_reindex)
     struct indexer_stats cstats = {0};
     ck_assert_msg(indexer_catch_up(st, idx, cache, &cstats, &err) == 0, "%s", err.message);
     ck_assert_uint_ge(cstats.refreshed, 1);
-    course = hit_of(SEARCH_COURSE, "AldenX+ZZ1");
+    course = test_search_hit(idx, SEARCH_COURSE, "AldenX+ZZ1");
     ck_assert_str_eq(json_string_value(json_object_get(course, "start")), "2026-01-01T00:00:00Z");
     json_decref(course);
-    verify_count();
+    verify_clean();
 
     /* The same documents, digest for digest, as a rebuild from the store. */
     json_t *before = digests();
@@ -273,8 +212,6 @@ START_TEST(first_import_indexed_while_written_equals_reindex)
     ck_assert_msg(json_equal(before, after), "the fast path's index differs from a reindex");
     json_decref(before);
     json_decref(after);
-
-    free(text);
 }
 END_TEST
 
@@ -282,7 +219,7 @@ END_TEST
  * after the commit), and the index is still right. */
 START_TEST(second_import_is_indexed_after_the_commit)
 {
-    char *text = catalog_text();
+    char *text = test_sample_catalog_text(extra_lines);
     struct indexer_stats stats;
     int end_rc;
     ck_assert_int_eq(import_with(idx, text, 0, &stats, &end_rc), 0);
@@ -298,10 +235,10 @@ START_TEST(second_import_is_indexed_after_the_commit)
     snprintf(second, len, "%.*s%s%s", (int)(old - text), text, changed, eol + 1);
     ck_assert_int_eq(import_with(idx, second, 0, &stats, &end_rc), 0);
     ck_assert_msg(!stats.during_import, "the fast path was taken over a store with records");
-    json_t *hit = hit_of(SEARCH_COURSE, "AldenX+ZZ2");
+    json_t *hit = test_search_hit(idx, SEARCH_COURSE, "AldenX+ZZ2");
     ck_assert_str_eq(json_string_value(json_object_get(hit, "title")), "Renamed");
     json_decref(hit);
-    verify_count();
+    verify_clean();
     free(second);
     free(text);
 }
@@ -323,71 +260,34 @@ START_TEST(not_taken_without_serialized_writes)
 }
 END_TEST
 
-/* A search handle passing everything to idx, but whose index fails once
- * fail_in calls have succeeded (-1: never), and whose rebuild commit
- * fails when fail_commit is set (the rebuild is then dropped). */
-struct flaky {
-    struct search base;
-    struct search *inner;
-    int fail_in;
-    bool fail_commit;
-};
-
-static int flaky_index(struct search *s, const json_t *docs, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    if (f->fail_in == 0)
-        return error_set(err, ERR_UNAVAILABLE, "flaky: index unavailable");
-    if (f->fail_in > 0)
-        f->fail_in--;
-    return f->inner->driver->index(f->inner, docs, err);
-}
-
-static int flaky_count(struct search *s, size_t *out, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    return f->inner->driver->count(f->inner, out, err);
-}
-
-static int flaky_rebuild_begin(struct search *s, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    return f->inner->driver->rebuild_begin(f->inner, err);
-}
-
-static int flaky_rebuild_end(struct search *s, bool commit, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    if (commit && f->fail_commit) {
-        struct error ignored = {0};
-        f->inner->driver->rebuild_end(f->inner, false, &ignored);
-        return error_set(err, ERR_UNAVAILABLE, "flaky: the index file is read-only");
-    }
-    return f->inner->driver->rebuild_end(f->inner, commit, err);
-}
-
+/* testutil's flaky handle over idx, with the hooks the first import uses. */
 static const struct search_driver flaky_driver = {
     .name = "flaky",
-    .index = flaky_index,
-    .count = flaky_count,
-    .rebuild_begin = flaky_rebuild_begin,
-    .rebuild_end = flaky_rebuild_end,
+    .index = test_flaky_index,
+    .count = test_flaky_count,
+    .rebuild_begin = test_flaky_rebuild_begin,
+    .rebuild_end = test_flaky_rebuild_end,
 };
 
-/* A page the index refuses: the store import commits, the index build is
- * dropped, and the catch-up after the commit indexes it all. */
-START_TEST(failed_index_page_falls_back_to_catch_up)
+/* Imports the sample through f: the store import commits, the index build
+ * is dropped (indexer_import_end returns want_end_rc), and the catch-up
+ * after the commit indexes it all. */
+static void import_falls_back_to_catch_up(struct test_flaky *f, int want_end_rc)
 {
-    char *text = catalog_text();
-    struct flaky f = {.base = {.driver = &flaky_driver}, .inner = idx, .fail_in = 3};
     struct indexer_stats stats;
     int end_rc;
-    ck_assert_int_eq(import_with(&f.base, text, 0, &stats, &end_rc), 0);
-    ck_assert_int_eq(end_rc, 0);
+    ck_assert_int_eq(import_sample(&f->base, 0, &stats, &end_rc), 0);
+    ck_assert_int_eq(end_rc, want_end_rc);
     ck_assert(!stats.during_import);
-    ck_assert_uint_eq(checkpoint(), store_records());
-    verify_count();
-    free(text);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), test_store_total(st));
+    verify_clean();
+}
+
+/* A page the index refuses: the build is given up quietly. */
+START_TEST(failed_index_page_falls_back_to_catch_up)
+{
+    struct test_flaky f = {.base = {.driver = &flaky_driver}, .inner = idx, .fail_in = 3};
+    import_falls_back_to_catch_up(&f, 0);
 }
 END_TEST
 
@@ -395,18 +295,10 @@ END_TEST
  * the checkpoint has not moved, the catch-up indexes it. */
 START_TEST(failed_index_commit_falls_back_to_catch_up)
 {
-    char *text = catalog_text();
-    struct flaky f = {
+    struct test_flaky f = {
         .base = {.driver = &flaky_driver}, .inner = idx, .fail_in = -1, .fail_commit = true};
-    struct indexer_stats stats;
-    int end_rc;
-    ck_assert_int_eq(import_with(&f.base, text, 0, &stats, &end_rc), 0);
-    ck_assert_int_eq(end_rc, -1);
-    ck_assert(!stats.during_import);
-    ck_assert_uint_gt(store_records(), 0);
-    ck_assert_uint_eq(checkpoint(), store_records());
-    verify_count();
-    free(text);
+    import_falls_back_to_catch_up(&f, -1);
+    ck_assert_uint_gt(test_store_total(st), 0);
 }
 END_TEST
 
@@ -414,19 +306,17 @@ END_TEST
  * the checkpoint where it was; the next import takes the fast path. */
 START_TEST(failed_store_write_changes_nothing)
 {
-    char *text = catalog_text();
     struct indexer_stats stats;
     int end_rc;
-    ck_assert_int_ne(import_with(idx, text, 150, &stats, &end_rc), 0);
+    ck_assert_int_ne(import_sample(idx, 150, &stats, &end_rc), 0);
     ck_assert(!stats.during_import);
-    ck_assert_uint_eq(store_records(), 0);
-    ck_assert_uint_eq(index_count(), 0);
-    ck_assert_uint_eq(checkpoint(), 0);
+    ck_assert_uint_eq(test_store_total(st), 0);
+    ck_assert_uint_eq(test_search_count(idx), 0);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 0);
     /* The applier lock was given back: this would hang otherwise. */
-    ck_assert_int_eq(import_with(idx, text, 0, &stats, &end_rc), 0);
+    ck_assert_int_eq(import_sample(idx, 0, &stats, &end_rc), 0);
     ck_assert(stats.during_import);
-    verify_count();
-    free(text);
+    verify_clean();
 }
 END_TEST
 
@@ -448,8 +338,8 @@ START_TEST(run_without_its_course_abandons_the_build)
     struct indexer_stats stats = {0};
     ck_assert(indexer_import_end(ii, true, &stats, &err) == 0);
     ck_assert(!stats.during_import);
-    ck_assert_uint_eq(checkpoint(), 0);
-    ck_assert_uint_eq(index_count(), 0);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 0);
+    ck_assert_uint_eq(test_search_count(idx), 0);
     json_decref(org);
     json_decref(run);
 }
@@ -516,18 +406,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("import_index");
-    TCase *tc = tcase_create("import_index");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, first_import_indexed_while_written_equals_reindex);
-    tcase_add_test(tc, second_import_is_indexed_after_the_commit);
-    tcase_add_test(tc, not_taken_without_serialized_writes);
-    tcase_add_test(tc, failed_index_page_falls_back_to_catch_up);
-    tcase_add_test(tc, failed_index_commit_falls_back_to_catch_up);
-    tcase_add_test(tc, failed_store_write_changes_nothing);
-    tcase_add_test(tc, run_without_its_course_abandons_the_build);
-    tcase_add_test(tc, write_order_groups_runs_after_their_course);
-    tcase_set_timeout(tc, 60);
-    suite_add_tcase(suite, tc);
-    return test_run_suite(suite);
+    const TTest *const tests[] = {first_import_indexed_while_written_equals_reindex,
+                                  second_import_is_indexed_after_the_commit,
+                                  not_taken_without_serialized_writes,
+                                  failed_index_page_falls_back_to_catch_up,
+                                  failed_index_commit_falls_back_to_catch_up,
+                                  failed_store_write_changes_nothing,
+                                  run_without_its_course_abandons_the_build,
+                                  write_order_groups_runs_after_their_course,
+                                  NULL};
+    return test_run_tests("import_index", setup, teardown, 60, tests);
 }

@@ -29,66 +29,23 @@ static struct search *idx;
 static struct cache *cache;
 static struct config *cfg;
 
-/* A search handle that passes everything to a real one but fails index
- * calls once `fail_in` of them have succeeded (-1: never). */
-struct flaky {
-    struct search base;
-    struct search *inner;
-    _Atomic int fail_in; /* changed by tests while the indexer thread runs */
-    _Atomic int index_calls;
-};
-
-static int flaky_index(struct search *s, const json_t *docs, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    f->index_calls++;
-    if (f->fail_in == 0)
-        return error_set(err, ERR_UNAVAILABLE, "flaky: index unavailable");
-    if (f->fail_in > 0)
-        f->fail_in--;
-    return f->inner->driver->index(f->inner, docs, err);
-}
-
-static int flaky_remove(struct search *s, enum search_content c, const char *key, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    return f->inner->driver->remove(f->inner, c, key, err);
-}
-
-static int flaky_lookup(struct search *s, enum search_content c, const char *key, json_t **out,
-                        struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    return f->inner->driver->lookup(f->inner, c, key, out, err);
-}
-
+/* testutil's flaky handle without the rebuild hooks (a reindex then goes
+ * the way of a driver without them)... */
 static const struct search_driver flaky_driver = {
     .name = "flaky",
-    .index = flaky_index,
-    .remove = flaky_remove,
-    .lookup = flaky_lookup,
+    .index = test_flaky_index,
+    .remove = test_flaky_remove,
+    .lookup = test_flaky_lookup,
 };
 
-static int flaky_rebuild_begin(struct search *s, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    return f->inner->driver->rebuild_begin(f->inner, err);
-}
-
-static int flaky_rebuild_end(struct search *s, bool commit, struct error *err)
-{
-    struct flaky *f = (struct flaky *)s;
-    return f->inner->driver->rebuild_end(f->inner, commit, err);
-}
-
-/* flaky, with the rebuild hooks (reindex through the writer thread). */
+/* ...and with them (reindex through the writer thread). */
 static const struct search_driver flaky_rebuild_driver = {
     .name = "flaky",
-    .index = flaky_index,
-    .remove = flaky_remove,
-    .lookup = flaky_lookup,
-    .rebuild_begin = flaky_rebuild_begin,
-    .rebuild_end = flaky_rebuild_end,
+    .index = test_flaky_index,
+    .remove = test_flaky_remove,
+    .lookup = test_flaky_lookup,
+    .rebuild_begin = test_flaky_rebuild_begin,
+    .rebuild_end = test_flaky_rebuild_end,
 };
 
 static void put(enum entity_kind kind, const char *text)
@@ -142,11 +99,7 @@ static void setup(void)
     indexer_forget();
     indexer_set_gap_timeout_ms(INDEXER_GAP_TIMEOUT_MS);
     cfg = test_config(sets);
-    struct error err = {0};
-    ck_assert_msg(store_open(cfg, &st, &err) == 0, "store: %s", err.message);
-    ck_assert_msg(search_open(cfg, &idx, &err) == 0 && idx != NULL, "search: %s", err.message);
-    ck_assert_msg(cache_open(cfg, &cache, &err) == 0, "cache: %s", err.message);
-    clock_set_fixed("2025-06-01T00:00:00Z", &err);
+    test_backends_open(cfg, "2025-06-01T00:00:00Z", &st, &idx, &cache);
     indexer_set_batch_size(500);
     indexer_set_rebuild_threshold(INDEXER_REBUILD_THRESHOLD);
     put(ENTITY_ORGANIZATION, "{\"key\":\"MITx\",\"name\":\"Massachusetts Institute\"}");
@@ -154,19 +107,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    cache_close(cache);
-    search_close(idx);
-    store_close(st);
-    config_free(cfg);
-    clock_set_fixed(NULL, NULL);
-}
-
-static uint64_t checkpoint(void)
-{
-    uint64_t v = 0;
-    struct error err = {0};
-    ck_assert(st->driver->checkpoint_get(st, INDEXER_CHECKPOINT, &v, &err) == 0);
-    return v;
+    test_backends_close(cfg, st, idx, cache);
 }
 
 static uint64_t outbox_head(void)
@@ -183,49 +124,23 @@ static uint64_t outbox_head(void)
     return last;
 }
 
-static size_t verify_count(char *report, size_t size)
-{
-    size_t diff = 99;
-    struct error err = {0};
-    FILE *out = fmemopen(report, size, "w");
-    ck_assert_msg(indexer_verify(st, idx, out, &diff, &err) == 0, "verify: %s", err.message);
-    fclose(out);
-    return diff;
-}
-
-static size_t index_count(void)
-{
-    size_t n = 0;
-    struct error err = {0};
-    ck_assert(idx->driver->count(idx, &n, &err) == 0);
-    return n;
-}
-
-static json_t *hit_of(enum search_content c, const char *key)
-{
-    json_t *hit = NULL;
-    struct error err = {0};
-    ck_assert(idx->driver->lookup(idx, c, key, &hit, &err) == 0);
-    return hit;
-}
-
 START_TEST(applies_and_checkpoints)
 {
     put_course(1);
     put_course(2);
-    ck_assert_uint_eq(checkpoint(), 0);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 0);
     struct indexer_stats stats = {0};
     struct error err = {0};
     uint64_t gen0 = 0, gen1 = 0;
     cache->driver->generation(cache, "index", &gen0, &err);
     ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
-    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_eq(test_indexer_checkpoint(st), outbox_head());
     ck_assert_uint_eq(stats.changes, 5);
-    ck_assert_uint_eq(index_count(), 4);
+    ck_assert_uint_eq(test_search_count(idx), 4);
     cache->driver->generation(cache, "index", &gen1, &err);
     ck_assert_uint_gt(gen1, gen0);
     char report[4096];
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
 
     /* Nothing pending: nothing applied, no bump. */
     memset(&stats, 0, sizeof stats);
@@ -253,7 +168,7 @@ START_TEST(batches)
     ck_assert(indexer_catch_up(st, idx, NULL, &stats, &err) == 0);
     ck_assert_uint_eq(stats.changes, 15);
     ck_assert_uint_eq(stats.batches, 4); /* 4 + 4 + 4 + 3 */
-    ck_assert_uint_eq(index_count(), 14);
+    ck_assert_uint_eq(test_search_count(idx), 14);
 }
 END_TEST
 
@@ -268,21 +183,22 @@ START_TEST(resumes_after_failure)
     /* Each batch of three changes touches four documents (a course, its
      * run, the next course and its run): two index calls of three and
      * one.  The fifth call, the first of the third batch, fails. */
-    struct flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 4};
+    struct test_flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 4};
     ck_assert_int_eq(indexer_catch_up(st, &f.base, NULL, &stats, &err), -1);
     ck_assert_int_eq(err.code, ERR_UNAVAILABLE);
     /* Two batches went in and the checkpoint says exactly that. */
     ck_assert_uint_eq(stats.batches, 2);
-    ck_assert_uint_eq(checkpoint(), 7); /* the organization and two batches */
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 7); /* the organization and two batches */
     uint64_t lag = 0;
     ck_assert(indexer_lag(st, &lag, &err) == 0);
     ck_assert_uint_eq(lag, outbox_head() - 7);
     char report[4096];
-    ck_assert_uint_eq(verify_count(report, sizeof report), 4); /* C3, C4 and their runs */
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report),
+                      4); /* C3, C4 and their runs */
     f.fail_in = -1;
     ck_assert(indexer_catch_up(st, &f.base, NULL, &stats, &err) == 0);
-    ck_assert_uint_eq(checkpoint(), outbox_head());
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), outbox_head());
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
 }
 END_TEST
 
@@ -298,7 +214,7 @@ START_TEST(idempotent)
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
     ck_assert(idx->driver->digests(idx, &after, &err) == 0);
     ck_assert(json_equal(before, after));
-    ck_assert_uint_eq(index_count(), 2);
+    ck_assert_uint_eq(test_search_count(idx), 2);
     json_decref(before);
     json_decref(after);
 }
@@ -312,7 +228,7 @@ START_TEST(deletions_and_updates)
                            "\"seats\":[{\"type\":\"verified\",\"price\":\"10\"}]}");
     struct error err = {0};
     ck_assert(after_commit(st, idx, cache, &err) == 0);
-    json_t *course = hit_of(SEARCH_COURSE, "MITx+C1");
+    json_t *course = test_search_hit(idx, SEARCH_COURSE, "MITx+C1");
     ck_assert_int_eq(json_array_size(json_object_get(course, "course_runs")), 2);
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(course, "seat_types"), 0)),
                      "verified");
@@ -321,8 +237,8 @@ START_TEST(deletions_and_updates)
     /* Deleting the run removes its document and rebuilds the course. */
     ck_assert(store_remove(st, ENTITY_COURSE_RUN, "course-v1:MITx+C1+2T2025", &err) == 0);
     ck_assert(after_commit(st, idx, cache, &err) == 0);
-    ck_assert(hit_of(SEARCH_COURSE_RUN, "course-v1:MITx+C1+2T2025") == NULL);
-    course = hit_of(SEARCH_COURSE, "MITx+C1");
+    ck_assert(test_search_hit(idx, SEARCH_COURSE_RUN, "course-v1:MITx+C1+2T2025") == NULL);
+    course = test_search_hit(idx, SEARCH_COURSE, "MITx+C1");
     ck_assert_int_eq(json_array_size(json_object_get(course, "course_runs")), 1);
     ck_assert_int_eq(json_array_size(json_object_get(course, "seat_types")), 0);
     json_decref(course);
@@ -330,7 +246,7 @@ START_TEST(deletions_and_updates)
     /* Renaming the organization reaches the run's facet values. */
     put(ENTITY_ORGANIZATION, "{\"key\":\"MITx\",\"name\":\"MIT\"}");
     ck_assert(after_commit(st, idx, cache, &err) == 0);
-    json_t *run = hit_of(SEARCH_COURSE_RUN, "course-v1:MITx+C1+1T2025");
+    json_t *run = test_search_hit(idx, SEARCH_COURSE_RUN, "course-v1:MITx+C1+1T2025");
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(run, "organizations"), 0)),
                      "MITx: MIT");
     json_decref(run);
@@ -338,9 +254,9 @@ START_TEST(deletions_and_updates)
     /* Deleting the course takes every document with it. */
     ck_assert(store_remove(st, ENTITY_COURSE, "MITx+C1", &err) == 0);
     ck_assert(after_commit(st, idx, cache, &err) == 0);
-    ck_assert_uint_eq(index_count(), 0);
+    ck_assert_uint_eq(test_search_count(idx), 0);
     char report[4096];
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
 }
 END_TEST
 
@@ -362,7 +278,7 @@ START_TEST(verify_reports_and_reindex_repairs)
     json_decref(docs);
 
     char report[4096] = "";
-    ck_assert_uint_eq(verify_count(report, sizeof report), 3);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 3);
     ck_assert_msg(strstr(report, "missing in index: course MITx+C0\n") != NULL, "%s", report);
     ck_assert_msg(strstr(report, "extra in index: program ghost\n") != NULL, "%s", report);
     ck_assert_msg(strstr(report, "different: courserun course-v1:MITx+C1+1T2025") != NULL, "%s",
@@ -374,8 +290,8 @@ START_TEST(verify_reports_and_reindex_repairs)
     ck_assert_msg(indexer_reindex(st, idx, cache, &stats, &err) == 0, "%s", err.message);
     ck_assert_uint_eq(stats.indexed, 6);
     ck_assert_uint_eq(stats.checkpoint, outbox_head());
-    ck_assert_uint_eq(checkpoint(), outbox_head());
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), outbox_head());
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
 }
 END_TEST
 
@@ -412,7 +328,7 @@ START_TEST(clock_refresh_reindexes_due_courses)
     char report[4096] = "";
     ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
     ck_assert_uint_eq(stats.refreshed, 0);
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
     time_t next, want;
     ck_assert(store_refresh_next(st, &next, &err) == 0);
     clock_parse_iso8601("2025-06-10T00:00:01Z", &want);
@@ -423,7 +339,7 @@ START_TEST(clock_refresh_reindexes_due_courses)
 
     /* R0's current run ended: its document is stale until refreshed. */
     set_clock("2025-06-12T00:00:00Z");
-    ck_assert_uint_eq(verify_count(report, sizeof report), 1);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 1);
     ck_assert_msg(strstr(report, "different: course MITx+R0 ") != NULL, "%s", report);
     uint64_t gen = index_generation();
     memset(&stats, 0, sizeof stats);
@@ -432,8 +348,8 @@ START_TEST(clock_refresh_reindexes_due_courses)
     ck_assert_uint_eq(stats.refreshed, 1);
     ck_assert_uint_eq(stats.indexed, 1);
     ck_assert_uint_gt(index_generation(), gen);
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
-    json_t *hit = hit_of(SEARCH_COURSE, "MITx+R0");
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
+    json_t *hit = test_search_hit(idx, SEARCH_COURSE, "MITx+R0");
     ck_assert_str_eq(json_string_value(json_object_get(hit, "start")), "2025-07-01T00:00:00Z");
     json_decref(hit);
     clock_parse_iso8601("2025-06-20T00:00:00Z", &want);
@@ -452,7 +368,7 @@ START_TEST(clock_refresh_reindexes_due_courses)
     memset(&stats, 0, sizeof stats);
     ck_assert_msg(indexer_refresh(st, idx, cache, &stats, &err) == 0, "%s", err.message);
     ck_assert_uint_eq(stats.refreshed, 1);
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
     ck_assert(store_refresh_next(st, &next, &err) == 0);
     clock_parse_iso8601("2025-07-01T00:00:00Z", &want);
     ck_assert_int_eq(next, want);
@@ -523,13 +439,14 @@ START_TEST(rebuild_with_a_failed_batch_keeps_old_index)
     size_t n = 0;
     ck_assert(idx->driver->count(idx, &n, &err) == 0);
     ck_assert_uint_eq(n, 2);
-    json_t *kept = hit_of(SEARCH_COURSE, "MITx+C1"), *gone = hit_of(SEARCH_COURSE, "X+1");
+    json_t *kept = test_search_hit(idx, SEARCH_COURSE, "MITx+C1"),
+           *gone = test_search_hit(idx, SEARCH_COURSE, "X+1");
     ck_assert(kept != NULL && gone == NULL);
     json_decref(kept);
     /* And the next rebuild works. */
     ck_assert(indexer_reindex(st, idx, NULL, NULL, &err) == 0);
     char report[4096];
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
     json_decref(good);
     json_decref(bad);
 }
@@ -545,19 +462,19 @@ START_TEST(rebuild_writer_failure_keeps_old_index)
         put_course(i);
     struct error err = {0};
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
-    size_t before = index_count();
-    uint64_t mark = checkpoint();
+    size_t before = test_search_count(idx);
+    uint64_t mark = test_indexer_checkpoint(st);
     indexer_set_batch_size(1);
-    struct flaky f = {.base.driver = &flaky_rebuild_driver, .inner = idx, .fail_in = 5};
+    struct test_flaky f = {.base.driver = &flaky_rebuild_driver, .inner = idx, .fail_in = 5};
     ck_assert(indexer_reindex(st, &f.base, NULL, NULL, &err) != 0);
     ck_assert_msg(strstr(err.message, "flaky") != NULL, "%s", err.message);
     ck_assert_int_eq(atomic_load(&f.index_calls), 6);
-    ck_assert_uint_eq(index_count(), before);
-    ck_assert_uint_eq(checkpoint(), mark);
+    ck_assert_uint_eq(test_search_count(idx), before);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), mark);
     indexer_set_batch_size(500);
     ck_assert(indexer_reindex(st, idx, NULL, NULL, &err) == 0);
     char report[4096];
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
 }
 END_TEST
 
@@ -570,9 +487,9 @@ START_TEST(digests_of_escaped_text_verify_clean)
     struct error err = {0};
     ck_assert_msg(indexer_catch_up(st, idx, NULL, NULL, &err) == 0, "%s", err.message);
     char report[4096];
-    ck_assert_msg(verify_count(report, sizeof report) == 0, "%s", report);
+    ck_assert_msg(test_indexer_verify(st, idx, report, sizeof report) == 0, "%s", report);
     ck_assert(indexer_reindex(st, idx, NULL, NULL, &err) == 0);
-    ck_assert_msg(verify_count(report, sizeof report) == 0, "%s", report);
+    ck_assert_msg(test_indexer_verify(st, idx, report, sizeof report) == 0, "%s", report);
 }
 END_TEST
 
@@ -587,9 +504,9 @@ START_TEST(bulk_into_empty_index_is_rebuilt)
     ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
     ck_assert(stats.rebuilt);
     ck_assert_uint_eq(stats.indexed, 280);
-    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_eq(test_indexer_checkpoint(st), outbox_head());
     char report[4096];
-    ck_assert_msg(verify_count(report, sizeof report) == 0, "%s", report);
+    ck_assert_msg(test_indexer_verify(st, idx, report, sizeof report) == 0, "%s", report);
 }
 END_TEST
 
@@ -603,7 +520,7 @@ START_TEST(small_backlog_into_empty_index_is_replayed)
     ck_assert(!stats.rebuilt);
     ck_assert_uint_eq(stats.changes, 101); /* and the organization setup wrote */
     char report[4096];
-    ck_assert_msg(verify_count(report, sizeof report) == 0, "%s", report);
+    ck_assert_msg(test_indexer_verify(st, idx, report, sizeof report) == 0, "%s", report);
 }
 END_TEST
 
@@ -617,9 +534,9 @@ START_TEST(large_backlog_is_rebuilt)
     ck_assert_msg(indexer_catch_up(st, idx, cache, &stats, &err) == 0, "%s", err.message);
     ck_assert(stats.rebuilt);
     ck_assert_uint_eq(stats.indexed, 12);
-    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_eq(test_indexer_checkpoint(st), outbox_head());
     char report[4096];
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
     /* A small backlog is replayed. */
     put_course(6);
     memset(&stats, 0, sizeof stats);
@@ -633,7 +550,7 @@ START_TEST(large_backlog_is_rebuilt)
     ck_assert(indexer_catch_up(st, idx, cache, &stats, &err) == 0);
     ck_assert(!stats.rebuilt);
     ck_assert_uint_eq(stats.changes, 10);
-    ck_assert_uint_eq(verify_count(report, sizeof report), 0);
+    ck_assert_uint_eq(test_indexer_verify(st, idx, report, sizeof report), 0);
 }
 END_TEST
 
@@ -646,7 +563,7 @@ START_TEST(after_commit_without_search_bumps_catalog)
     ck_assert(after_commit(st, NULL, cache, &err) == 0);
     ck_assert(cache->driver->generation(cache, "catalog", &g1, &err) == 0);
     ck_assert_uint_eq(g1, g0 + 1);
-    ck_assert_uint_eq(checkpoint(), 0); /* no index, nothing applied */
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 0); /* no index, nothing applied */
 }
 END_TEST
 
@@ -663,7 +580,7 @@ static void outbox_sql(const char *sql)
 
 static bool indexed(enum search_content c, const char *key)
 {
-    json_t *hit = hit_of(c, key);
+    json_t *hit = test_search_hit(idx, c, key);
     json_decref(hit);
     return hit != NULL;
 }
@@ -683,7 +600,7 @@ START_TEST(late_lower_id_is_applied)
     ck_assert(indexed(SEARCH_COURSE, "MITx+A"));
     ck_assert(indexed(SEARCH_COURSE, "MITx+C")); /* applied above the gap */
     ck_assert(!indexed(SEARCH_COURSE, "MITx+B"));
-    ck_assert_uint_eq(checkpoint(), 2); /* the watermark waits below the gap */
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 2); /* the watermark waits below the gap */
     uint64_t lag = 99;
     ck_assert(indexer_lag(st, &lag, &err) == 0);
     ck_assert_uint_eq(lag, 0); /* what this process applied is not lag */
@@ -700,7 +617,7 @@ START_TEST(late_lower_id_is_applied)
     ck_assert(indexer_catch_up(st, idx, NULL, &stats, &err) == 0);
     ck_assert_uint_eq(stats.changes, 1);
     ck_assert(indexed(SEARCH_COURSE, "MITx+B"));
-    ck_assert_uint_eq(checkpoint(), 4);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 4);
 }
 END_TEST
 
@@ -712,12 +629,12 @@ START_TEST(gap_given_up_after_timeout)
     outbox_sql("DELETE FROM changes WHERE id = 2"); /* rolled back: never comes */
     indexer_set_gap_timeout_ms(200);
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
-    ck_assert_uint_eq(checkpoint(), 1);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 1);
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
-    ck_assert_uint_eq(checkpoint(), 1); /* not yet */
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 1); /* not yet */
     usleep(300 * 1000);
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
-    ck_assert_uint_eq(checkpoint(), 3);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 3);
 }
 END_TEST
 
@@ -729,7 +646,7 @@ START_TEST(restart_forgets_and_reapplies)
     outbox_sql("CREATE TABLE held AS SELECT * FROM changes WHERE id = 2;"
                "DELETE FROM changes WHERE id = 2");
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
-    ck_assert_uint_eq(checkpoint(), 1);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), 1);
     indexer_forget();
     struct indexer_stats stats = {0};
     ck_assert(indexer_catch_up(st, idx, NULL, &stats, &err) == 0);
@@ -786,7 +703,7 @@ END_TEST
 START_TEST(thread_backs_off_then_catches_up)
 {
     struct error err = {0};
-    struct flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 0};
+    struct test_flaky f = {.base.driver = &flaky_driver, .inner = idx, .fail_in = 0};
     struct indexer_thread_config tc = {.poll_ms = 600000, .retry_min_ms = 20, .retry_max_ms = 80};
     struct indexer_thread *t = NULL;
     ck_assert(indexer_thread_start(st, &f.base, NULL, &tc, &t, &err) == 0);
@@ -854,14 +771,14 @@ START_TEST(pg_out_of_order_commits_both_indexed)
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
     ck_assert(indexed(SEARCH_COURSE, "MITx+EARLY"));
     ck_assert(!indexed(SEARCH_COURSE, "MITx+LATE"));
-    uint64_t before = checkpoint();
+    uint64_t before = test_indexer_checkpoint(st);
     sem_post(&w.may_commit);
     pthread_join(th, NULL);
     ck_assert_int_eq(w.rc, 0);
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
     ck_assert_msg(indexed(SEARCH_COURSE, "MITx+LATE"), "the lower id committed later was skipped");
-    ck_assert_uint_gt(checkpoint(), before);
-    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_gt(test_indexer_checkpoint(st), before);
+    ck_assert_uint_eq(test_indexer_checkpoint(st), outbox_head());
     sem_destroy(&w.put_done);
     sem_destroy(&w.may_commit);
 }
@@ -896,7 +813,7 @@ START_TEST(pg_out_of_order_commit_during_rebuild_indexed)
     ck_assert(indexer_catch_up(st, idx, NULL, NULL, &err) == 0);
     ck_assert_msg(indexed(SEARCH_COURSE, "MITx+LATE"),
                   "the rebuild's checkpoint skipped a lower id committed later");
-    ck_assert_uint_eq(checkpoint(), outbox_head());
+    ck_assert_uint_eq(test_indexer_checkpoint(st), outbox_head());
     sem_destroy(&w.put_done);
     sem_destroy(&w.may_commit);
 }

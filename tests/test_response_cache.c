@@ -246,6 +246,29 @@ static void bump(struct cache *c, const char *name)
     ck_assert_int_eq(c->driver->bump(c, name, NULL, &err), 0);
 }
 
+/* A fresh memory cache (cache.ttl = ttl) and one visitor's GET of the
+ * courses list (raw_query may be NULL), whose first serve is a miss that
+ * stores {"v":1}.  list_close frees it all. */
+struct list {
+    char *dir;
+    struct cache *c;
+    struct test_req t;
+};
+
+static void list_open(struct list *l, const char *ttl, const char *raw_query)
+{
+    l->c = open_memory(ttl, &l->dir);
+    req_init(&l->t, HTTP_GET, "/api/v1/courses/", raw_query, false);
+    ck_assert_int_eq(serve(l->c, &courses_list, &l->t, "{\"v\":1}", NULL), 0);
+}
+
+static void list_close(struct list *l)
+{
+    req_free(&l->t);
+    cache_close(l->c);
+    free(l->dir);
+}
+
 START_TEST(hit_miss_and_catalog_generation)
 {
     char *dir;
@@ -292,22 +315,20 @@ END_TEST
  * back. */
 START_TEST(hit_lends_the_stored_body)
 {
-    char *dir;
-    struct cache *c = open_memory("60", &dir);
-    struct test_req t;
-    req_init(&t, HTTP_GET, "/api/v1/courses/", "limit=5", false);
-    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":1}", NULL), 0);
+    struct list l;
+    list_open(&l, "60", "limit=5");
+    struct cache *c = l.c;
 
     struct response_cache_probe p1, p2;
     struct http_response r1 = {0}, r2 = {0};
-    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &p1, &r1), 1);
-    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &p2, &r2), 1);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &l.t.req, &p1, &r1), 1);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &l.t.req, &p2, &r2), 1);
     ck_assert_ptr_nonnull(r1.body_release);
     ck_assert_ptr_eq(r1.body, r2.body);
     ck_assert_uint_eq(r1.body_len, 7);
 
     bump(c, "catalog");
-    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":2}", NULL), 0);
+    ck_assert_int_eq(serve(c, &courses_list, &l.t, "{\"v\":2}", NULL), 0);
     ck_assert(memcmp(r1.body, "{\"v\":1}", 7) == 0);
     http_response_free_body(&r1);
     ck_assert_ptr_null(r1.body);
@@ -318,9 +339,7 @@ START_TEST(hit_lends_the_stored_body)
     ck_assert_ptr_null(r2.body_release);
     http_response_free_body(&r2);
 
-    req_free(&t);
-    cache_close(c);
-    free(dir);
+    list_close(&l);
 }
 END_TEST
 
@@ -394,18 +413,14 @@ END_TEST
 
 START_TEST(ttl_expires_entries)
 {
-    char *dir;
-    struct cache *c = open_memory("1", &dir);
-    struct test_req t;
-    req_init(&t, HTTP_GET, "/api/v1/courses/", NULL, false);
-    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":1}", NULL), 0);
-    ck_assert_int_eq(serve(c, &courses_list, &t, "unused", "{\"v\":1}"), 1);
+    struct list l;
+    list_open(&l, "1", NULL);
+    struct cache *c = l.c;
+    ck_assert_int_eq(serve(c, &courses_list, &l.t, "unused", "{\"v\":1}"), 1);
     usleep(1200 * 1000);
-    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":2}", NULL), 0);
-    ck_assert_int_eq(serve(c, &courses_list, &t, "unused", "{\"v\":2}"), 1);
-    req_free(&t);
-    cache_close(c);
-    free(dir);
+    ck_assert_int_eq(serve(c, &courses_list, &l.t, "{\"v\":2}", NULL), 0);
+    ck_assert_int_eq(serve(c, &courses_list, &l.t, "unused", "{\"v\":2}"), 1);
+    list_close(&l);
 }
 END_TEST
 
@@ -415,19 +430,17 @@ END_TEST
  * write in the meantime is never hidden behind the grace. */
 START_TEST(stale_hit_while_one_refreshes)
 {
-    char *dir;
-    struct cache *c = open_memory("1", &dir);
-    struct test_req t;
-    req_init(&t, HTTP_GET, "/api/v1/courses/", NULL, false);
-    ck_assert_int_eq(serve(c, &courses_list, &t, "{\"v\":1}", NULL), 0);
+    struct list l;
+    list_open(&l, "1", NULL);
+    struct cache *c = l.c;
     cache_clock_advance(1500);
 
     struct response_cache_probe refresher, probe;
     struct http_response resp = {0};
-    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &refresher, &resp), 0);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &l.t.req, &refresher, &resp), 0);
     ck_assert(refresher.active);
     ck_assert(!refresher.stale);
-    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 1);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &l.t.req, &probe, &resp), 1);
     ck_assert(probe.hit);
     ck_assert(probe.stale);
     ck_assert(!probe.active);
@@ -438,7 +451,7 @@ START_TEST(stale_hit_while_one_refreshes)
     respond(&resp, 200, "{\"v\":2}");
     response_cache_store(c, &refresher, &resp);
     http_response_free_body(&resp);
-    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 1);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &l.t.req, &probe, &resp), 1);
     ck_assert(probe.hit);
     ck_assert(!probe.stale);
     ck_assert(memcmp(resp.body, "{\"v\":2}", 7) == 0);
@@ -446,12 +459,10 @@ START_TEST(stale_hit_while_one_refreshes)
 
     cache_clock_advance(1500);
     bump(c, "catalog");
-    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 0);
-    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &t.req, &probe, &resp), 0);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &l.t.req, &probe, &resp), 0);
+    ck_assert_int_eq(response_cache_lookup(c, &courses_list, &l.t.req, &probe, &resp), 0);
     ck_assert(probe.active);
-    req_free(&t);
-    cache_close(c);
-    free(dir);
+    list_close(&l);
 }
 END_TEST
 

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "clock.h"
 #include "http_router.h"
+#include "indexer.h"
 #include "query_params.h"
 #include "registry.h"
 #include "search.h"
@@ -145,6 +147,141 @@ struct search *test_fts5_open(const char *path)
     return s;
 }
 
+char *test_sample_catalog_text(const char *extra_lines)
+{
+    const char *src = getenv("CATALOGD_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/sample-catalog.jsonl", src ? src : ".");
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, out);
+    if (extra_lines != NULL)
+        fputs(extra_lines, out);
+    fclose(f);
+    fclose(out);
+    return text;
+}
+
+void test_backends_open(const struct config *config, const char *now, struct store **st,
+                        struct search **idx, struct cache **cache)
+{
+    struct error err = {0};
+    ck_assert_msg(store_open(config, st, &err) == 0, "store: %s", err.message);
+    ck_assert_msg(search_open(config, idx, &err) == 0 && *idx != NULL, "search: %s", err.message);
+    ck_assert_msg(cache_open(config, cache, &err) == 0, "cache: %s", err.message);
+    clock_set_fixed(now, &err);
+}
+
+void test_backends_close(struct config *config, struct store *st, struct search *idx,
+                         struct cache *cache)
+{
+    cache_close(cache);
+    search_close(idx);
+    store_close(st);
+    config_free(config);
+    clock_set_fixed(NULL, NULL);
+}
+
+size_t test_store_total(struct store *store)
+{
+    size_t total = 0;
+    for (int k = 0; k < ENTITY_KIND_COUNT; k++) {
+        size_t n = 0;
+        struct error err = {0};
+        ck_assert(store_count(store, (enum entity_kind)k, &n, &err) == 0);
+        total += n;
+    }
+    return total;
+}
+
+uint64_t test_indexer_checkpoint(struct store *store)
+{
+    uint64_t v = 0;
+    struct error err = {0};
+    ck_assert(store->driver->checkpoint_get(store, INDEXER_CHECKPOINT, &v, &err) == 0);
+    return v;
+}
+
+size_t test_indexer_verify(struct store *store, struct search *search, char *report, size_t size)
+{
+    size_t diff = 99;
+    struct error err = {0};
+    FILE *out = fmemopen(report, size, "w");
+    ck_assert_msg(indexer_verify(store, search, out, &diff, &err) == 0, "verify: %s", err.message);
+    fclose(out);
+    return diff;
+}
+
+size_t test_search_count(struct search *search)
+{
+    size_t n = 0;
+    struct error err = {0};
+    ck_assert(search->driver->count(search, &n, &err) == 0);
+    return n;
+}
+
+json_t *test_search_hit(struct search *search, enum search_content c, const char *key)
+{
+    json_t *hit = NULL;
+    struct error err = {0};
+    ck_assert(search->driver->lookup(search, c, key, &hit, &err) == 0);
+    return hit;
+}
+
+int test_flaky_index(struct search *s, const json_t *docs, struct error *err)
+{
+    struct test_flaky *f = (struct test_flaky *)s;
+    f->index_calls++;
+    if (f->fail_in == 0)
+        return error_set(err, ERR_UNAVAILABLE, "flaky: index unavailable");
+    if (f->fail_in > 0)
+        f->fail_in--;
+    return f->inner->driver->index(f->inner, docs, err);
+}
+
+int test_flaky_remove(struct search *s, enum search_content c, const char *key, struct error *err)
+{
+    struct test_flaky *f = (struct test_flaky *)s;
+    return f->inner->driver->remove(f->inner, c, key, err);
+}
+
+int test_flaky_lookup(struct search *s, enum search_content c, const char *key, json_t **out,
+                      struct error *err)
+{
+    struct test_flaky *f = (struct test_flaky *)s;
+    return f->inner->driver->lookup(f->inner, c, key, out, err);
+}
+
+int test_flaky_count(struct search *s, size_t *out, struct error *err)
+{
+    struct test_flaky *f = (struct test_flaky *)s;
+    return f->inner->driver->count(f->inner, out, err);
+}
+
+int test_flaky_rebuild_begin(struct search *s, struct error *err)
+{
+    struct test_flaky *f = (struct test_flaky *)s;
+    return f->inner->driver->rebuild_begin(f->inner, err);
+}
+
+int test_flaky_rebuild_end(struct search *s, bool commit, struct error *err)
+{
+    struct test_flaky *f = (struct test_flaky *)s;
+    if (commit && f->fail_commit) {
+        /* The rebuild is dropped, as a commit that failed would leave it. */
+        struct error ignored = {0};
+        f->inner->driver->rebuild_end(f->inner, false, &ignored);
+        return error_set(err, ERR_UNAVAILABLE, "flaky: the index file is read-only");
+    }
+    return f->inner->driver->rebuild_end(f->inner, commit, err);
+}
+
 int test_run_suite(Suite *suite)
 {
     SRunner *runner = srunner_create(suite);
@@ -152,4 +289,19 @@ int test_run_suite(Suite *suite)
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int test_run_tests(const char *name, SFun setup, SFun teardown, double timeout_s,
+                   const TTest *const *tests)
+{
+    Suite *suite = suite_create(name);
+    TCase *tc = tcase_create(name);
+    if (setup != NULL || teardown != NULL)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    for (size_t i = 0; tests[i] != NULL; i++)
+        tcase_add_test(tc, tests[i]);
+    if (timeout_s > 0)
+        tcase_set_timeout(tc, timeout_s);
+    suite_add_tcase(suite, tc);
+    return test_run_suite(suite);
 }
