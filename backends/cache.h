@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "error.h"
@@ -68,6 +70,24 @@ static inline void cache_value_release(struct cache_value *v)
 {
     if (v != NULL)
         v->release(v);
+}
+
+/* For a driver's get on top of its get_shared: copies v's bytes into a
+ * malloc'd *value (owned by the caller, free) with *len, and releases v
+ * either way.  Returns 0, or -1 (ERR_INTERNAL) when out of memory. */
+static inline int cache_value_copy_out(struct cache_value *v, char **value, size_t *len,
+                                       struct error *err)
+{
+    char *copy = malloc(v->len ? v->len : 1);
+    if (copy != NULL)
+        memcpy(copy, v->data, v->len);
+    size_t n = v->len;
+    cache_value_release(v);
+    if (copy == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    *value = copy;
+    *len = n;
+    return 0;
 }
 
 struct cache_driver {

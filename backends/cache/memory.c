@@ -214,15 +214,8 @@ static int mem_get(struct cache *c, const char *key, uint64_t generation, char *
     if (v == NULL)
         return CACHE_MISS;
     /* Copied outside the lock: the reference keeps the bytes. */
-    char *copy = malloc(v->len ? v->len : 1);
-    if (copy != NULL)
-        memcpy(copy, v->data, v->len);
-    size_t n = v->len;
-    cache_value_release(v);
-    if (copy == NULL)
-        return error_set(err, ERR_INTERNAL, "out of memory");
-    *value = copy;
-    *len = n;
+    if (cache_value_copy_out(v, value, len, err) != 0)
+        return -1;
     return stale ? CACHE_STALE : CACHE_HIT;
 }
 

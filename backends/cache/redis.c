@@ -888,16 +888,7 @@ static int rc_get(struct cache *cache, const char *key, uint64_t generation, cha
     int rc = rc_get_shared(cache, key, generation, &v, err);
     if (rc <= 0)
         return rc;
-    char *copy = malloc(v->len ? v->len : 1);
-    if (copy != NULL)
-        memcpy(copy, v->data, v->len);
-    size_t n = v->len;
-    cache_value_release(v);
-    if (copy == NULL)
-        return error_set(err, ERR_INTERNAL, "out of memory");
-    *value = copy;
-    *len = n;
-    return rc;
+    return cache_value_copy_out(v, value, len, err) == 0 ? rc : -1;
 }
 
 static int rc_set(struct cache *cache, const char *key, uint64_t generation, const char *value,
