@@ -79,35 +79,48 @@ static int cmp_keys(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static void jw_value(struct json_compact *w, const json_t *v, bool sort);
+
+/* An object's members, those for which elide says so written as 0. */
+static void jw_object(struct json_compact *w, const json_t *v, bool sort,
+                      json_compact_elide_fn *elide, void *ctx)
+{
+    size_t n = json_object_size(v), k = 0;
+    const char *key;
+    json_t *item;
+    const char **keys = n ? malloc(n * sizeof *keys) : NULL;
+    if (n && keys == NULL) {
+        w->failed = true;
+        return;
+    }
+    json_object_foreach((json_t *)v, key, item) keys[k++] = key;
+    if (sort && n > 1)
+        qsort(keys, n, sizeof *keys, cmp_keys);
+    jw_put(w, "{", 1);
+    for (k = 0; k < n && !w->failed; k++) {
+        if (k)
+            jw_put(w, ",", 1);
+        jw_string(w, keys[k], strlen(keys[k]));
+        jw_put(w, ":", 1);
+        item = json_object_get(v, keys[k]);
+        if (elide != NULL && elide(keys[k], item, ctx))
+            jw_put(w, "0", 1);
+        else
+            jw_value(w, item, sort);
+    }
+    jw_put(w, "}", 1);
+    free(keys);
+}
+
 static void jw_value(struct json_compact *w, const json_t *v, bool sort)
 {
     char num[32];
     size_t i;
-    const char *key;
     json_t *item;
     switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        size_t n = json_object_size(v), k = 0;
-        const char **keys = n ? malloc(n * sizeof *keys) : NULL;
-        if (n && keys == NULL) {
-            w->failed = true;
-            return;
-        }
-        json_object_foreach((json_t *)v, key, item) keys[k++] = key;
-        if (sort && n > 1)
-            qsort(keys, n, sizeof *keys, cmp_keys);
-        jw_put(w, "{", 1);
-        for (k = 0; k < n && !w->failed; k++) {
-            if (k)
-                jw_put(w, ",", 1);
-            jw_string(w, keys[k], strlen(keys[k]));
-            jw_put(w, ":", 1);
-            jw_value(w, json_object_get(v, keys[k]), sort);
-        }
-        jw_put(w, "}", 1);
-        free(keys);
+    case JSON_OBJECT:
+        jw_object(w, v, sort, NULL, NULL);
         return;
-    }
     case JSON_ARRAY:
         jw_put(w, "[", 1);
         json_array_foreach(v, i, item)
@@ -144,6 +157,16 @@ int json_compact_write(struct json_compact *w, const json_t *v, bool sort)
     w->len = 0;
     w->failed = false;
     jw_value(w, v, sort);
+    return w->failed ? -1 : 0;
+}
+
+int json_compact_write_elided(struct json_compact *w, const json_t *object,
+                              json_compact_elide_fn *elide, void *ctx)
+{
+    w->len = 0;
+    w->failed = !json_is_object(object);
+    if (!w->failed)
+        jw_object(w, object, false, elide, ctx);
     return w->failed ? -1 : 0;
 }
 

@@ -29,6 +29,17 @@ struct json_compact {
  * real: the caller then uses jansson. */
 int json_compact_write(struct json_compact *w, const json_t *v, bool sort);
 
+/* Says whether a top-level member's value is left out of the text. */
+typedef bool json_compact_elide_fn(const char *key, const json_t *value, void *ctx);
+
+/* json_compact_write(w, object, false), except that each top-level member
+ * for which elide(key, value, ctx) is true keeps its key and place but has
+ * 0 for its value: the fts5 writer leaves out of a stored hit the text the
+ * index already holds.  Returns 0, or -1 (w->failed) as json_compact_write
+ * does, or when object is not an object. */
+int json_compact_write_elided(struct json_compact *w, const json_t *object,
+                              json_compact_elide_fn *elide, void *ctx);
+
 /* json_dumps(v, JSON_COMPACT | (sort ? JSON_SORT_KEYS : 0)), the same
  * bytes, through w when it can.  Returns a malloc'd string the caller
  * owns, or NULL when out of memory. */

@@ -76,12 +76,46 @@ START_TEST(real_falls_back_to_jansson)
 }
 END_TEST
 
+/* elide_hit_text's shape: top-level members named "drop*" go. */
+static bool drop_named(const char *key, const json_t *value, void *ctx)
+{
+    (void)value;
+    ++*(int *)ctx;
+    return strncmp(key, "drop", 4) == 0;
+}
+
+START_TEST(elided_members_keep_their_place)
+{
+    struct json_compact w = {0};
+    json_t *v = json_loads("{\"a\":1,\"drop1\":\"long text\",\"b\":{\"drop2\":\"kept: nested\"},"
+                           "\"drop3\":[1,2],\"c\":null}",
+                           0, NULL);
+    int asked = 0;
+    ck_assert_int_eq(json_compact_write_elided(&w, v, drop_named, &asked), 0);
+    ck_assert_str_eq(w.buf, "{\"a\":1,\"drop1\":0,\"b\":{\"drop2\":\"kept: nested\"},"
+                            "\"drop3\":0,\"c\":null}");
+    ck_assert_int_eq(asked, 5); /* top-level members only */
+    /* Nothing elided: json_compact_write's bytes. */
+    ck_assert_int_eq(json_compact_write_elided(&w, v, NULL, NULL), 0);
+    char *whole = json_dumps(v, JSON_COMPACT);
+    ck_assert_str_eq(w.buf, whole);
+    free(whole);
+    json_decref(v);
+    /* Not an object: refused, as a real is. */
+    json_t *list = json_pack("[i]", 1);
+    ck_assert_int_eq(json_compact_write_elided(&w, list, drop_named, &asked), -1);
+    json_decref(list);
+    json_compact_free(&w);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("json_compact");
     TCase *tc = tcase_create("json_compact");
     tcase_add_test(tc, same_bytes_as_jansson);
     tcase_add_test(tc, real_falls_back_to_jansson);
+    tcase_add_test(tc, elided_members_keep_their_place);
     suite_add_tcase(suite, tc);
     return test_run_suite(suite);
 }

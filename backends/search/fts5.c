@@ -550,7 +550,7 @@ static int run_hits(sqlite3 *db, const struct search_request *rq, json_t *hits, 
     sql_add(&s, rq->keys_only ? "SELECT d.content, d.key, NULL, -m.rank * "
                               : "SELECT d.content, d.key, d.hit, -m.rank * ");
     sql_add(&s, boost);
-    sql_add(&s, " AS score ");
+    sql_add(&s, " AS score, d.id ");
     if (from_where(&s, rq, FW_PAGE, err) != 0) {
         sql_free(&s);
         return -1;
@@ -576,6 +576,7 @@ static int run_hits(sqlite3 *db, const struct search_request *rq, json_t *hits, 
     sql_free(&s);
     if (rc != 0)
         return -1;
+    struct fts5_hit_reader reader = {.db = db};
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int content = sqlite3_column_int(st, 0);
         if (rq->keys_only) {
@@ -588,16 +589,20 @@ static int run_hits(sqlite3 *db, const struct search_request *rq, json_t *hits, 
             }
             continue;
         }
-        json_t *doc = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
-        json_t *hit = json_pack("{s:s, s:s, s:f, s:o}", "content_type",
-                                search_content_names[content % SEARCH_CONTENT_COUNT], "key",
-                                (const char *)sqlite3_column_text(st, 1), "score",
-                                sqlite3_column_double(st, 3), "doc", doc ? doc : json_object());
+        json_t *doc = fts5_hit_read(&reader, sqlite3_column_int64(st, 4),
+                                    (const char *)sqlite3_column_text(st, 2), err);
+        json_t *hit = doc ? json_pack("{s:s, s:s, s:f, s:o}", "content_type",
+                                      search_content_names[content % SEARCH_CONTENT_COUNT], "key",
+                                      (const char *)sqlite3_column_text(st, 1), "score",
+                                      sqlite3_column_double(st, 3), "doc", doc)
+                          : NULL;
         if (hit == NULL || json_array_append_new(hits, hit) != 0) {
             sqlite3_finalize(st);
-            return error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
+            fts5_hit_reader_end(&reader);
+            return doc ? error_set(err, ERR_INTERNAL, "search index (fts5): out of memory") : -1;
         }
     }
+    fts5_hit_reader_end(&reader);
     if (rc != SQLITE_DONE) {
         fts5_db_error(db, err, "query");
         sqlite3_finalize(st);
@@ -1136,6 +1141,7 @@ static int page_from_cands(sqlite3 *db, const struct search_request *rq, struct 
         n = t->n_cands = kept;
     }
     sqlite3_stmt *title = NULL, *hit = NULL;
+    struct fts5_hit_reader reader = {.db = db};
     int rc = 0;
     if (sqlite3_prepare_v2(db, "SELECT title FROM docs WHERE id = ?", -1, &title, NULL) !=
             SQLITE_OK ||
@@ -1166,10 +1172,11 @@ static int page_from_cands(sqlite3 *db, const struct search_request *rq, struct 
             break;
         int content = sqlite3_column_int(hit, 0);
         json_t *doc = NULL;
-        if (!rq->keys_only) {
-            doc = json_loads((const char *)sqlite3_column_text(hit, 2), 0, NULL);
-            if (doc == NULL)
-                doc = json_object();
+        if (!rq->keys_only &&
+            (doc = fts5_hit_read(&reader, t->cands[i].id, (const char *)sqlite3_column_text(hit, 2),
+                                 err)) == NULL) {
+            rc = -1;
+            break;
         }
         json_t *h = rq->keys_only ? json_pack("{s:s, s:s}", "content_type",
                                               search_content_names[content % SEARCH_CONTENT_COUNT],
@@ -1185,6 +1192,7 @@ static int page_from_cands(sqlite3 *db, const struct search_request *rq, struct 
         free(t->cands[i].title);
     sqlite3_finalize(title);
     sqlite3_finalize(hit);
+    fts5_hit_reader_end(&reader);
     if (rc == 0)
         *done = true;
     return rc;
@@ -1607,13 +1615,13 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
         rc = suggest_in_memory(fx, db, expr.buf, limit, public_only, *out, &done, err);
     for (int c = 0; rc == 0 && !done && c < SEARCH_CONTENT_COUNT; c++) {
         sqlite3_stmt *st = NULL;
-        const char *sql = public_only
-                              ? "SELECT d.hit FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
-                                "MATCH ?1 AND d.content = ?2 AND d.public = 1 ORDER BY bm25(fts, "
-                                "10.0, 0.0, 0.0, 3.0, 5.0, 0.0), d.title LIMIT ?3"
-                              : "SELECT d.hit FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
-                                "MATCH ?1 AND d.content = ?2 ORDER BY bm25(fts, 10.0, 0.0, 0.0, "
-                                "3.0, 5.0, 0.0), d.title LIMIT ?3";
+        const char *sql =
+            public_only ? "SELECT d.hit, d.id FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
+                          "MATCH ?1 AND d.content = ?2 AND d.public = 1 ORDER BY bm25(fts, "
+                          "10.0, 0.0, 0.0, 3.0, 5.0, 0.0), d.title LIMIT ?3"
+                        : "SELECT d.hit, d.id FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts "
+                          "MATCH ?1 AND d.content = ?2 ORDER BY bm25(fts, 10.0, 0.0, 0.0, "
+                          "3.0, 5.0, 0.0), d.title LIMIT ?3";
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
             rc = fts5_db_error(db, err, "suggest");
             break;
@@ -1622,13 +1630,19 @@ static int fts5_suggest(struct search *search, const char *prefix, size_t limit,
         sqlite3_bind_int(st, 2, c);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
         json_t *list = json_object_get(*out, search_content_names[c]);
-        int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *hit = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-            json_array_append_new(list, hit ? hit : json_object());
+        struct fts5_hit_reader reader = {.db = db};
+        int step = SQLITE_DONE;
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            json_t *hit = fts5_hit_read(&reader, sqlite3_column_int64(st, 1),
+                                        (const char *)sqlite3_column_text(st, 0), err);
+            if (hit == NULL)
+                rc = -1;
+            else if (json_array_append_new(list, hit) != 0)
+                rc = error_set(err, ERR_INTERNAL, "search index (fts5): out of memory");
         }
-        if (step != SQLITE_DONE)
+        if (rc == 0 && step != SQLITE_DONE)
             rc = fts5_db_error(db, err, "suggest");
+        fts5_hit_reader_end(&reader);
         sqlite3_finalize(st);
     }
     if (in_txn)
@@ -1654,22 +1668,25 @@ static int fts5_lookup(struct search *search, enum search_content content, const
     if ((int)content < 0 || content >= SEARCH_CONTENT_COUNT || key == NULL)
         return error_set(err, ERR_INVALID, "search lookup: bad content type or key");
     pthread_mutex_lock(&fx->lock);
-    if (sqlite3_prepare_v2(fx->db, "SELECT hit FROM docs WHERE content = ? AND key = ?", -1, &st,
-                           NULL) != SQLITE_OK) {
+    struct fts5_hit_reader reader = {.db = fx->db};
+    if (sqlite3_prepare_v2(fx->db, "SELECT hit, id FROM docs WHERE content = ? AND key = ?", -1,
+                           &st, NULL) != SQLITE_OK) {
         rc = fts5_db_error(fx->db, err, "lookup");
     } else {
         sqlite3_bind_int(st, 1, (int)content);
         sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
-            *out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            *out = fts5_hit_read(&reader, sqlite3_column_int64(st, 1),
+                                 (const char *)sqlite3_column_text(st, 0), err);
             if (*out == NULL)
-                rc = error_set(err, ERR_INTERNAL, "search index (fts5): unreadable hit");
+                rc = -1;
         } else if (step != SQLITE_DONE) {
             rc = fts5_db_error(fx->db, err, "lookup");
         }
     }
     sqlite3_finalize(st);
+    fts5_hit_reader_end(&reader);
     pthread_mutex_unlock(&fx->lock);
     return rc;
 }

@@ -137,8 +137,9 @@ struct fts5 {
     struct search base;
     sqlite3 *db;
     pthread_mutex_t lock;
-    bool rebuilding;  /* inside rebuild_begin: writes join its transaction */
-    struct meta meta; /* under lock; see gate */
+    bool rebuilding;      /* inside rebuild_begin: writes join its transaction */
+    bool rebuild_journal; /* that rebuild writes through a rollback journal */
+    struct meta meta;     /* under lock; see gate */
     /* Queries hold gate shared, the write hooks (wrapped in fts5.c) and a
      * reload of meta hold it exclusive: so meta, which the write path
      * changes in place, is read-only while queries share it. */
@@ -269,6 +270,34 @@ int fts5_rank_bind(sqlite3_stmt *st, int i, struct fts5_rank *rank);
  * a document written since the last load (the write log does not carry
  * lengths) or longer than the type holds: the rank function asks FTS5. */
 #define FTS5_LEN_UNKNOWN UINT16_MAX
+
+/* ---- stored hits ----
+ *
+ * A hit's title, short and full description are the text of the fts
+ * table's first three columns; the full description alone is about half of
+ * a hit.  So the writer stores a hit with 0 in place of each of these
+ * members whose text the fts row holds unchanged (the member keeps its
+ * place), and readers put the text back from that row: the docs table and
+ * the index file are about a third smaller, and an import writes that much
+ * less.  A hit stored whole (by an older catalogd) reads as it is. */
+
+/* The elided members, in the fts table's column order (columns 0-2). */
+#define FTS5_HIT_TEXT_MEMBERS 3
+extern const char *const fts5_hit_text_members[FTS5_HIT_TEXT_MEMBERS];
+
+/* Reads document id's stored hits on one connection; zero-initialize with
+ * db set, fts5_hit_reader_end when done. */
+struct fts5_hit_reader {
+    sqlite3 *db;
+    sqlite3_stmt *text; /* prepared when first needed */
+};
+
+/* The hit of document id from its stored text, elided members filled in.
+ * Returns a new reference the caller owns, or NULL: err says why
+ * (ERR_INTERNAL for text that is not a JSON object). */
+json_t *fts5_hit_read(struct fts5_hit_reader *r, sqlite3_int64 id, const char *stored,
+                      struct error *err);
+void fts5_hit_reader_end(struct fts5_hit_reader *r);
 
 /* ---- the write path (fts5_write.c): the driver's hooks ---- */
 

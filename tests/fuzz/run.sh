@@ -70,7 +70,7 @@ core="src/error.c src/clock.c src/ini.c src/config.c src/config_settings.c
   src/query_params.c src/catalog_io.c backends/registry.c backends/open.c
   backends/store/sql_store.c backends/store/sqlite.c backends/search/fts5.c
   backends/search/fts5_meta.c backends/search/fts5_rank.c backends/search/fts5_write.c
-  backends/search/doc_fields.c backends/cache/lru.c backends/cache/memory.c"
+  backends/search/fts5_hit.c backends/search/doc_fields.c backends/cache/lru.c backends/cache/memory.c"
 
 echo "== building into $out"
 objs=""
