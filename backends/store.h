@@ -119,6 +119,13 @@ struct store_driver {
     int (*begin)(struct store *store, struct error *err);
     int (*commit)(struct store *store, struct error *err);
     int (*rollback)(struct store *store);
+    /* Optional (NULL: begin).  begin for a transaction that loads many
+     * records into an empty store and that the caller rolls back on any
+     * failure in it: a driver may write it in a way that is faster for
+     * that and worse for other connections meanwhile (sqlite: a rollback
+     * journal instead of the WAL, and only when no other connection has
+     * the file open; docs/store.md).  Ended by commit or rollback. */
+    int (*begin_bulk)(struct store *store, struct error *err);
 
     /* Finds a record by natural key or uuid.  *out: a new reference owned
      * by the caller.  ERR_NOT_FOUND when there is none. */
@@ -216,6 +223,22 @@ static inline int store_count(struct store *s, enum entity_kind kind, size_t *ou
                               struct error *err)
 {
     return s->driver->count(s, kind, out, err);
+}
+static inline int store_begin_bulk(struct store *s, struct error *err)
+{
+    return s->driver->begin_bulk != NULL ? s->driver->begin_bulk(s, err) : s->driver->begin(s, err);
+}
+/* *empty: whether the store holds no record of any kind. */
+static inline int store_is_empty(struct store *s, bool *empty, struct error *err)
+{
+    *empty = true;
+    for (int k = 0; *empty && k < ENTITY_KIND_COUNT; k++) {
+        size_t n = 0;
+        if (store_count(s, (enum entity_kind)k, &n, err) != 0)
+            return -1;
+        *empty = n == 0;
+    }
+    return 0;
 }
 static inline int store_put(struct store *s, enum entity_kind kind, const json_t *doc,
                             enum store_put mode, json_t **stored, struct error *err)

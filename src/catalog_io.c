@@ -862,7 +862,13 @@ static int write_all(struct import *im, struct error *err)
             progress.total += !im->records[k].items[i].invalid;
     clock_gettime(CLOCK_MONOTONIC, &progress.started);
 
-    if (store_begin(im->store, err) != 0)
+    /* Into an empty store the import is a bulk load, and all or nothing:
+     * the store may write it its fastest way (store_driver.begin_bulk). */
+    bool empty = false;
+    struct error ignored = {0};
+    if (store_is_empty(im->store, &empty, &ignored) != 0)
+        empty = false;
+    if ((empty ? store_begin_bulk(im->store, err) : store_begin(im->store, err)) != 0)
         return -1;
     int rc = sink != NULL && sink->begin != NULL ? sink->begin(sink->ctx, progress.total, err) : 0;
     if (rc == 0)

@@ -977,19 +977,6 @@ int indexer_import_open(struct store *store, struct search *search, struct cache
     return 0;
 }
 
-/* Whether the store holds no record at all. */
-static int store_is_empty(struct store *store, bool *empty, struct error *err)
-{
-    *empty = true;
-    for (int k = 0; *empty && k < ENTITY_KIND_COUNT; k++) {
-        size_t n = 0;
-        if (store_count(store, (enum entity_kind)k, &n, err) != 0)
-            return -1;
-        *empty = n == 0;
-    }
-    return 0;
-}
-
 int indexer_import_begin(void *ctx, size_t total, struct error *err)
 {
     struct indexer_import *ii = ctx;

@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -990,6 +991,60 @@ START_TEST(rollback_leaves_nothing)
 }
 END_TEST
 
+/* sqlite: the journal mode the store file's header records (2 WAL, 1 a
+ * rollback journal; https://sqlite.org/fileformat.html); 0 for a driver
+ * without a file. */
+static int header_journal(void)
+{
+    if (strcmp(drv->name, "sqlite") != 0)
+        return 0;
+    char path[4200];
+    unsigned char header[20];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(header, 1, sizeof header, f), sizeof header);
+    fclose(f);
+    return header[18];
+}
+
+START_TEST(bulk_load_is_all_or_nothing)
+{
+    struct error err = {0};
+    bool sqlite = strcmp(drv->name, "sqlite") == 0;
+    ck_assert_int_eq(header_journal(), sqlite ? 2 : 0);
+    ck_assert_int_eq(store_begin_bulk(st, &err), 0);
+    put_ok(ENTITY_ORGANIZATION, org("A"), STORE_CREATE);
+    ck_assert_int_eq(header_journal(), sqlite ? 1 : 0);
+    ck_assert_int_eq(store_rollback(st), 0);
+    ck_assert_int_eq(header_journal(), sqlite ? 2 : 0);
+    ck_assert_uint_eq(count(ENTITY_ORGANIZATION), 0);
+
+    ck_assert_int_eq(store_begin_bulk(st, &err), 0);
+    put_ok(ENTITY_ORGANIZATION, org("A"), STORE_CREATE);
+    put_ok(ENTITY_ORGANIZATION, org("B"), STORE_CREATE);
+    ck_assert_int_eq(store_commit(st, &err), 0);
+    ck_assert_int_eq(header_journal(), sqlite ? 2 : 0);
+    ck_assert_uint_eq(count(ENTITY_ORGANIZATION), 2);
+    ck_assert_uint_eq(n_changes(), 2);
+
+    /* Another connection on the file: the WAL stays, for its reads. */
+    if (sqlite) {
+        char path[4200];
+        sqlite3 *other = NULL;
+        snprintf(path, sizeof path, "%s/catalog.db", dir);
+        ck_assert_int_eq(sqlite3_open(path, &other), SQLITE_OK);
+        ck_assert_int_eq(
+            sqlite3_exec(other, "SELECT count(*) FROM organizations", NULL, NULL, NULL), SQLITE_OK);
+        ck_assert_int_eq(store_begin_bulk(st, &err), 0);
+        put_ok(ENTITY_ORGANIZATION, org("C"), STORE_CREATE);
+        ck_assert_int_eq(header_journal(), 2);
+        ck_assert_int_eq(store_commit(st, &err), 0);
+        sqlite3_close(other);
+    }
+}
+END_TEST
+
 START_TEST(outbox_and_checkpoints)
 {
     base_catalog();
@@ -1254,6 +1309,7 @@ static Suite *store_suite(const char *name)
     tcase_add_test(tc, delete_refusals_name_holders);
     tcase_add_test(tc, course_delete_cascades);
     tcase_add_test(tc, rollback_leaves_nothing);
+    tcase_add_test(tc, bulk_load_is_all_or_nothing);
     tcase_add_test(tc, outbox_and_checkpoints);
     tcase_add_test(tc, search_refresh_times);
     tcase_add_test(tc, migrate_is_idempotent);

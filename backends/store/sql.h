@@ -44,6 +44,7 @@ struct sql_conn {
     struct sql_conn *next;    /* the store's list of connections */
     struct sql_store *owner;  /* the store this connection belongs to */
     struct sql_cached *cache; /* prepared statements by SQL text */
+    bool bulk;                /* in begin_bulk's journal until depth is 0 */
 };
 
 struct sql_ops {
@@ -58,6 +59,10 @@ struct sql_ops {
      * lease whose key is bound to every '?' (see store_driver.lease_try);
      * NULL when the server has no session locks. */
     const char *lease_sql;
+    /* Optional: puts conn in the journal a load into an empty store is
+     * written fastest through (bulk) or back in its usual one (!bulk), when
+     * it can; returns whether conn is now in the bulk one. */
+    bool (*bulk_journal)(struct sql_conn *conn, bool bulk);
 
     /* Opens a new connection with the settings in ctx (the driver's own,
      * given to sql_store_open).  *out is owned by the caller
@@ -102,11 +107,12 @@ struct sql_ops {
 #define SQL_STORE_HOOKS                                                                            \
     .close = sql_store_close, .migrate = sql_store_migrate, .health = sql_store_health,            \
     .begin = sql_store_begin, .commit = sql_store_commit, .rollback = sql_store_rollback,          \
-    .get = sql_store_get, .list = sql_store_list, .each = sql_store_each,                          \
-    .count = sql_store_count, .put = sql_store_put, .remove = sql_store_remove,                    \
-    .changes_since = sql_store_changes_since, .checkpoint_get = sql_store_checkpoint_get,          \
-    .checkpoint_set = sql_store_checkpoint_set, .refresh_set = sql_store_refresh_set,              \
-    .refresh_due = sql_store_refresh_due, .refresh_next = sql_store_refresh_next
+    .begin_bulk = sql_store_begin_bulk, .get = sql_store_get, .list = sql_store_list,              \
+    .each = sql_store_each, .count = sql_store_count, .put = sql_store_put,                        \
+    .remove = sql_store_remove, .changes_since = sql_store_changes_since,                          \
+    .checkpoint_get = sql_store_checkpoint_get, .checkpoint_set = sql_store_checkpoint_set,        \
+    .refresh_set = sql_store_refresh_set, .refresh_due = sql_store_refresh_due,                    \
+    .refresh_next = sql_store_refresh_next
 
 /* Opens a store over ops; its driver is driver (which lists the
  * sql_store_* hooks it uses).  ctx is the driver's connection settings, kept
@@ -123,6 +129,7 @@ void sql_store_close(struct store *store);
 int sql_store_migrate(struct store *store, int *from, int *to, struct error *err);
 int sql_store_health(struct store *store, struct error *err);
 int sql_store_begin(struct store *store, struct error *err);
+int sql_store_begin_bulk(struct store *store, struct error *err);
 int sql_store_commit(struct store *store, struct error *err);
 int sql_store_rollback(struct store *store);
 int sql_store_get(struct store *store, enum entity_kind kind, const char *key_or_uuid, json_t **out,

@@ -409,6 +409,29 @@ int sql_store_begin(struct store *store, struct error *err)
     return 0;
 }
 
+/* Back in the usual journal once the bulk transaction has ended. */
+static void bulk_end(struct sql_conn *c)
+{
+    if (c->bulk && c->depth == 0) {
+        (void)c->ops->bulk_journal(c, false);
+        c->bulk = false;
+    }
+}
+
+int sql_store_begin_bulk(struct store *store, struct error *err)
+{
+    struct sql_conn *c = NULL;
+    if (conn_get(store, &c, err) != 0)
+        return -1;
+    if (c->depth == 0 && c->ops->bulk_journal != NULL)
+        c->bulk = c->ops->bulk_journal(c, true);
+    if (sql_store_begin(store, err) != 0) {
+        bulk_end(c);
+        return -1;
+    }
+    return 0;
+}
+
 int sql_store_commit(struct store *store, struct error *err)
 {
     struct sql_conn *c = NULL;
@@ -426,6 +449,7 @@ int sql_store_commit(struct store *store, struct error *err)
         return -1;
     }
     c->depth--;
+    bulk_end(c);
     return 0;
 }
 
@@ -436,8 +460,11 @@ int sql_store_rollback(struct store *store)
     if (conn_get(store, &c, &ignored) != 0 || c->depth == 0)
         return -1;
     c->depth--;
-    if (c->depth == 0)
-        return c->ops->exec(c, "ROLLBACK", &ignored);
+    if (c->depth == 0) {
+        int rc = c->ops->exec(c, "ROLLBACK", &ignored);
+        bulk_end(c);
+        return rc;
+    }
     char sql[64];
     snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT t%d", c->depth);
     int rc = c->ops->exec(c, sql, &ignored);
