@@ -4,10 +4,11 @@
  * Import works in three passes so that a line may name a record defined
  * further down the file and so that a bad line is found before anything
  * is written:
- *   1. read: every line is parsed and normalized once; only its canonical
- *      text (compact JSON), its key and the keys it references are kept,
- *      grouped by kind, so memory grows with the file's size, never with
- *      the size of parsed trees;
+ *   1. read: every line is parsed and normalized once (a block of lines at
+ *      a time, on two threads; checked against the rest of the file in
+ *      file order); only its canonical text (compact JSON), its key and the
+ *      keys it references are kept, grouped by kind, so memory grows with
+ *      the file's size, never with the size of parsed trees;
  *   2. check: in dependency order, each reference must name a good record
  *      of this file or one already in the store (this is what lets
  *      skip_invalid drop a line and everything that depends on it without
@@ -30,6 +31,7 @@
 
 #include "clock.h"
 #include "json_compact.h"
+#include "work_split.h"
 
 /* Export (and so the write pass of import) follows this order: every
  * record comes after those it references. */
@@ -312,161 +314,130 @@ static char *refs_of(enum entity_kind kind, const json_t *doc)
     return NULL;
 }
 
-static int add_record(struct import *im, enum entity_kind kind, size_t line, const json_t *input,
-                      const json_t *doc, size_t parent, size_t *index, struct error *err)
+/* ---- pass 1, per line: parse and normalize (either thread) ------------
+ *
+ * Parsing a line and normalizing it is most of pass 1 (11.6 s of a 100k
+ * import, with the index writer idle meanwhile), and it depends on
+ * nothing but the line: lines are read in blocks and each block's lines
+ * parsed on two threads (work_split), then applied in file order on this
+ * one, where every check against the rest of the file (a key or uuid used
+ * twice) and every table lives.  Each thread frees the trees it parsed; only
+ * the records' strings move to this thread. */
+
+/* A record a line yields, before the checks against the rest of the file. */
+struct line_record {
+    enum entity_kind kind;
+    char *key;  /* owned; NULL when missing */
+    char *uuid; /* owned; NULL when missing */
+    char *text; /* canonical document as compact JSON; owned */
+    char *refs; /* see refs_of; owned */
+    bool uuid_given, modified_given;
+};
+
+/* One line of a block and what it yields. */
+struct parsed_line {
+    size_t number;
+    char *text; /* owned copy of the line */
+    size_t len;
+    struct line_record *records; /* [0] the line's, [1..] a course's nested runs */
+    size_t n;
+    size_t nested_twice;  /* records index of the first run nested twice, or 0 */
+    struct error problem; /* of the line itself (code set), before the file checks */
+    struct error nested;  /* what nested_twice says */
+    bool failed;          /* out of memory: an import failure, not the line's */
+};
+
+static void parsed_line_clear(struct parsed_line *pl)
 {
-    struct record_list *list = &im->records[kind];
-    if (list->n == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 64;
-        struct record *items = realloc(list->items, cap * sizeof *items);
-        if (items == NULL)
-            return error_set(err, ERR_INTERNAL, "out of memory");
-        list->items = items;
-        list->cap = cap;
+    for (size_t i = 0; i < pl->n; i++) {
+        free(pl->records[i].key);
+        free(pl->records[i].uuid);
+        free(pl->records[i].text);
+        free(pl->records[i].refs);
     }
-    const char *key = json_string_value(json_object_get(doc, entity_key_field(kind)));
-    struct record r = {.line = line,
-                       .parent = parent,
-                       .uuid_given = has_member(input, "uuid"),
-                       .modified_given = has_member(input, "modified")};
-    r.key = strdup(key ? key : "");
-    r.text = json_compact_dumps(&im->dump, doc, false);
-    r.refs = refs_of(kind, doc);
-    if (r.key == NULL || r.text == NULL || r.refs == NULL ||
-        table_set(&im->keys, kind, r.key, list->n) != 0) {
-        free(r.key);
-        free(r.text);
-        free(r.refs);
-        return error_set(err, ERR_INTERNAL, "out of memory");
-    }
-    *index = list->n;
-    list->items[list->n++] = r;
-    return 0;
+    free(pl->records);
+    free(pl->text);
+    memset(pl, 0, sizeof *pl);
 }
 
-/* Problems that make a record clash with an earlier line of the file:
- * the same natural key or the same uuid twice.  Returns 0 when it is
- * new, or -1 with cause set. */
-static int check_unique(struct import *im, enum entity_kind kind, size_t line, const json_t *doc,
-                        struct error *cause)
+static char *string_copy(const json_t *doc, const char *field)
 {
-    const char *field = entity_key_field(kind);
-    const char *key = json_string_value(json_object_get(doc, field));
-    size_t index, first;
-    if (key == NULL)
-        return error_set_field(cause, ERR_INVALID, field, "missing");
-    if (table_get(&im->keys, kind, key, &index))
-        return error_set_field(cause, ERR_INVALID, field,
-                               "%s \"%s\" is defined twice: on line %zu and on line %zu",
-                               kind_label(kind), key, im->records[kind].items[index].line, line);
-    const char *uuid = json_string_value(json_object_get(doc, "uuid"));
-    if (uuid != NULL && strcmp(field, "uuid") != 0 && table_get(&im->uuids, kind, uuid, &first))
-        return error_set_field(cause, ERR_INVALID, "uuid",
-                               "%s uuid \"%s\" is used twice: on line %zu and on line %zu",
-                               kind_label(kind), uuid, first, line);
-    return 0;
+    const char *s = json_string_value(json_object_get(doc, field));
+    return s ? strdup(s) : NULL;
 }
 
-static int remember_uuid(struct import *im, enum entity_kind kind, size_t line, const json_t *doc,
-                         struct error *err)
+/* Fills out from doc (the normalized record) and input (the line's own
+ * object, for what it gave); false when out of memory. */
+static bool line_record_of(enum entity_kind kind, const json_t *input, const json_t *doc,
+                           struct json_compact *dump, struct line_record *out)
 {
-    const char *uuid = json_string_value(json_object_get(doc, "uuid"));
-    if (uuid != NULL && table_set(&im->uuids, kind, uuid, line) != 0)
-        return error_set(err, ERR_INTERNAL, "out of memory");
-    return 0;
+    out->kind = kind;
+    out->uuid_given = has_member(input, "uuid");
+    out->modified_given = has_member(input, "modified");
+    out->key = string_copy(doc, entity_key_field(kind));
+    out->uuid = string_copy(doc, "uuid");
+    out->text = json_compact_dumps(dump, doc, false);
+    out->refs = refs_of(kind, doc);
+    /* A NULL key or uuid is one the record lacks, unless strdup failed. */
+    bool key_lost =
+        out->key == NULL && json_is_string(json_object_get(doc, entity_key_field(kind)));
+    bool uuid_lost = out->uuid == NULL && json_is_string(json_object_get(doc, "uuid"));
+    return !key_lost && !uuid_lost && out->text != NULL && out->refs != NULL;
 }
 
-/* Names a nested run's field as entity_normalize does:
- * "course_runs[1].key". */
-static void nest_field(struct error *cause, size_t i)
-{
-    char field[sizeof cause->field + 64];
-    snprintf(field, sizeof field, "course_runs[%zu].%s", i, cause->field);
-    snprintf(cause->field, sizeof cause->field, "%.63s", field);
-}
-
-/* Keeps one normalized line: a course's nested runs become course_run
- * records of the same line.  cause is set for a problem of the line; err
- * (with -1 and cause clear) only for a failure of our own. */
-static int keep_line(struct import *im, enum entity_kind kind, size_t line, const json_t *input,
-                     json_t *doc, struct error *cause, struct error *err)
+/* The records of a normalized line: a course's nested runs become
+ * course_run records of the same line, and a run nested twice is noted. */
+static void split_line(struct parsed_line *pl, enum entity_kind kind, const json_t *input,
+                       json_t *doc, struct json_compact *dump)
 {
     json_t *runs = json_incref(json_object_get(doc, "course_runs"));
     const json_t *input_runs = json_object_get(input, "course_runs");
     struct table nested = {0}; /* run keys of this course -> position */
-    int rc = -1;
     if (kind == ENTITY_COURSE)
         json_object_del(doc, "course_runs");
-    if (check_unique(im, kind, line, doc, cause) != 0)
-        goto out;
-    size_t i;
+    size_t n = 1 + json_array_size(runs);
+    pl->records = calloc(n, sizeof *pl->records);
+    pl->failed = pl->records == NULL;
+    if (!pl->failed)
+        pl->n = n;
+    if (!pl->failed && !line_record_of(kind, input, doc, dump, &pl->records[0]))
+        pl->failed = true;
+    size_t i, first;
     json_t *run;
     json_array_foreach(runs, i, run)
     {
-        if (check_unique(im, ENTITY_COURSE_RUN, line, run, cause) != 0)
-            goto prefix_run;
-        const char *run_key = json_string_value(json_object_get(run, "key"));
-        size_t first;
-        if (run_key != NULL && table_get(&nested, 0, run_key, &first)) {
-            error_set_field(cause, ERR_INVALID, "key",
+        if (pl->failed)
+            break;
+        if (!line_record_of(ENTITY_COURSE_RUN, json_array_get(input_runs, i), run, dump,
+                            &pl->records[i + 1])) {
+            pl->failed = true;
+            break;
+        }
+        const char *run_key = pl->records[i + 1].key;
+        if (run_key == NULL || pl->nested_twice != 0)
+            continue;
+        if (table_get(&nested, 0, run_key, &first)) {
+            pl->nested_twice = i + 1;
+            error_set_field(&pl->nested, ERR_INVALID, "key",
                             "course run \"%s\" is nested twice in this course (course_runs[%zu])",
                             run_key, first);
-            goto prefix_run;
-        }
-        if (run_key != NULL && table_set(&nested, 0, run_key, i) != 0) {
-            error_set(err, ERR_INTERNAL, "out of memory");
-            error_clear(cause);
-            goto out;
-        }
-        continue;
-    prefix_run:
-        nest_field(cause, i);
-        goto out;
-    }
-    size_t index;
-    if (add_record(im, kind, line, input, doc, NO_PARENT, &index, err) != 0 ||
-        remember_uuid(im, kind, line, doc, err) != 0) {
-        error_clear(cause);
-        goto out;
-    }
-    json_array_foreach(runs, i, run)
-    {
-        size_t run_index;
-        if (add_record(im, ENTITY_COURSE_RUN, line, json_array_get(input_runs, i), run, index,
-                       &run_index, err) != 0 ||
-            remember_uuid(im, ENTITY_COURSE_RUN, line, run, err) != 0) {
-            error_clear(cause);
-            goto out;
+        } else if (table_set(&nested, 0, run_key, i) != 0) {
+            pl->failed = true;
         }
     }
-    rc = 0;
-out:
     table_free(&nested);
     json_decref(runs);
-    return rc;
 }
 
-static bool blank_or_comment(const char *line, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (line[i] == '#')
-            return true;
-        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
-            return false;
-    }
-    return true;
-}
-
-/* Parses and normalizes one line.  A problem of the line goes to cause
- * (returning -1 with cause->code set); our own failures to err. */
-static int read_line(struct import *im, size_t number, const char *text, size_t len,
-                     struct error *cause, struct error *err)
+/* Parses and normalizes one line; a problem of the line goes to
+ * pl->problem. */
+static void parse_line(struct parsed_line *pl, struct json_compact *dump)
 {
     json_error_t jerr;
-    json_t *input = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    struct error *cause = &pl->problem;
+    json_t *input = json_loadb(pl->text, pl->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     json_t *doc = NULL;
     enum entity_kind kind;
-    int rc = -1;
     if (input == NULL) {
         error_set(cause, ERR_INVALID, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
         goto out;
@@ -510,23 +481,167 @@ static int read_line(struct import *im, size_t number, const char *text, size_t 
         goto out;
     }
     error_clear(cause);
-    rc = keep_line(im, kind, number, input, doc, cause, err);
+    split_line(pl, kind, input, doc, dump);
 out:
     json_decref(input);
     json_decref(doc);
+}
+
+/* ---- pass 1, in file order: the checks against the rest of the file --- */
+
+/* Problems that make a record clash with an earlier line of the file:
+ * the same natural key or the same uuid twice.  Returns 0 when it is
+ * new, or -1 with cause set. */
+static int check_unique(struct import *im, enum entity_kind kind, size_t line, const char *key,
+                        const char *uuid, struct error *cause)
+{
+    const char *field = entity_key_field(kind);
+    size_t index, first;
+    if (key == NULL)
+        return error_set_field(cause, ERR_INVALID, field, "missing");
+    if (table_get(&im->keys, kind, key, &index))
+        return error_set_field(cause, ERR_INVALID, field,
+                               "%s \"%s\" is defined twice: on line %zu and on line %zu",
+                               kind_label(kind), key, im->records[kind].items[index].line, line);
+    if (uuid != NULL && strcmp(field, "uuid") != 0 && table_get(&im->uuids, kind, uuid, &first))
+        return error_set_field(cause, ERR_INVALID, "uuid",
+                               "%s uuid \"%s\" is used twice: on line %zu and on line %zu",
+                               kind_label(kind), uuid, first, line);
+    return 0;
+}
+
+/* Names a nested run's field as entity_normalize does:
+ * "course_runs[1].key". */
+static void nest_field(struct error *cause, size_t i)
+{
+    char field[sizeof cause->field + 64];
+    snprintf(field, sizeof field, "course_runs[%zu].%s", i, cause->field);
+    snprintf(cause->field, sizeof cause->field, "%.63s", field);
+}
+
+/* Takes record r of a line (its strings move into the import). */
+static int add_record(struct import *im, size_t line, struct line_record *r, size_t parent,
+                      size_t *index, struct error *err)
+{
+    struct record_list *list = &im->records[r->kind];
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 64;
+        struct record *items = realloc(list->items, cap * sizeof *items);
+        if (items == NULL)
+            return error_set(err, ERR_INTERNAL, "out of memory");
+        list->items = items;
+        list->cap = cap;
+    }
+    struct record rec = {.line = line,
+                         .key = r->key ? r->key : strdup(""),
+                         .text = r->text,
+                         .refs = r->refs,
+                         .parent = parent,
+                         .uuid_given = r->uuid_given,
+                         .modified_given = r->modified_given};
+    r->key = r->text = r->refs = NULL;
+    if (rec.key == NULL || table_set(&im->keys, r->kind, rec.key, list->n) != 0 ||
+        (r->uuid != NULL && table_set(&im->uuids, r->kind, r->uuid, line) != 0)) {
+        free(rec.key);
+        free(rec.text);
+        free(rec.refs);
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    }
+    *index = list->n;
+    list->items[list->n++] = rec;
+    return 0;
+}
+
+/* Checks a parsed line against the file so far and keeps its records.  A
+ * problem of the line goes to cause (-1 with cause->code set); our own
+ * failures to err. */
+static int keep_line(struct import *im, struct parsed_line *pl, struct error *cause,
+                     struct error *err)
+{
+    if (pl->failed)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    if (pl->problem.code != ERR_NONE) {
+        *cause = pl->problem;
+        return -1;
+    }
+    for (size_t i = 0; i < pl->n; i++) {
+        const struct line_record *r = &pl->records[i];
+        if (check_unique(im, r->kind, pl->number, r->key, r->uuid, cause) != 0 ||
+            (i == pl->nested_twice && i > 0 && (*cause = pl->nested, true))) {
+            if (i > 0)
+                nest_field(cause, i - 1);
+            return -1;
+        }
+    }
+    size_t index, run_index;
+    if (add_record(im, pl->number, &pl->records[0], NO_PARENT, &index, err) != 0)
+        return -1;
+    for (size_t i = 1; i < pl->n; i++)
+        if (add_record(im, pl->number, &pl->records[i], index, &run_index, err) != 0)
+            return -1;
+    return 0;
+}
+
+static bool blank_or_comment(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (line[i] == '#')
+            return true;
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+            return false;
+    }
+    return true;
+}
+
+/* Lines parsed together: enough to keep both threads busy between the
+ * applies, few enough that the block's text stays small (~3 MB). */
+#define BLOCK_LINES 1024
+
+struct block {
+    struct parsed_line lines[BLOCK_LINES];
+    size_t n;
+    struct json_compact dumps[2]; /* one per thread */
+};
+
+static void parse_block_line(void *ctx, size_t i, int part)
+{
+    struct block *b = ctx;
+    parse_line(&b->lines[i], &b->dumps[part]);
+}
+
+/* Parses b's lines and keeps them in order; stops at the first bad line
+ * unless skip_invalid.  Returns 0 or -1 with err set. */
+static int keep_block(struct import *im, struct block *b, struct error *err)
+{
+    work_split(b->n, 64, parse_block_line, b);
+    int rc = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        struct parsed_line *pl = &b->lines[i];
+        if (rc == 0) {
+            struct error cause = {0};
+            im->summary->lines = pl->number;
+            if (keep_line(im, pl, &cause, err) != 0 &&
+                (cause.code == ERR_NONE || bad_line(im, pl->number, &cause, err) != 0))
+                rc = -1;
+        }
+        parsed_line_clear(pl);
+    }
+    b->n = 0;
     return rc;
 }
 
 static int read_all(struct import *im, FILE *in, struct error *err)
 {
+    struct block *b = calloc(1, sizeof *b);
     char *line = NULL;
     size_t size = 0;
     ssize_t len;
     size_t number = 0;
     int rc = 0;
-    while ((len = getline(&line, &size, in)) != -1) {
+    if (b == NULL)
+        return error_set(err, ERR_INTERNAL, "out of memory");
+    while (rc == 0 && (len = getline(&line, &size, in)) != -1) {
         number++;
-        im->summary->lines++;
         char *text = line;
         /* a UTF-8 byte order mark, as some editors write */
         if (number == 1 && len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
@@ -535,16 +650,29 @@ static int read_all(struct import *im, FILE *in, struct error *err)
         }
         if (blank_or_comment(text, (size_t)len))
             continue;
-        struct error cause = {0};
-        if (read_line(im, number, text, (size_t)len, &cause, err) == 0)
-            continue;
-        if (cause.code == ERR_NONE || bad_line(im, number, &cause, err) != 0) {
-            rc = -1;
+        struct parsed_line *pl = &b->lines[b->n];
+        pl->number = number;
+        pl->len = (size_t)len;
+        if ((pl->text = malloc((size_t)len + 1)) == NULL) {
+            rc = error_set(err, ERR_INTERNAL, "out of memory");
             break;
         }
+        memcpy(pl->text, text, (size_t)len + 1);
+        if (++b->n == BLOCK_LINES)
+            rc = keep_block(im, b, err);
     }
-    if (rc == 0 && ferror(in))
-        rc = error_set(err, ERR_IO, "%s: read error: %s", im->name, strerror(errno));
+    if (rc == 0)
+        rc = keep_block(im, b, err);
+    if (rc == 0) {
+        im->summary->lines = number;
+        if (ferror(in))
+            rc = error_set(err, ERR_IO, "%s: read error: %s", im->name, strerror(errno));
+    }
+    for (size_t i = 0; i < b->n; i++)
+        parsed_line_clear(&b->lines[i]);
+    json_compact_free(&b->dumps[0]);
+    json_compact_free(&b->dumps[1]);
+    free(b);
     free(line);
     return rc;
 }

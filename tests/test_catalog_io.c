@@ -382,6 +382,93 @@ START_TEST(skip_invalid_writes_good_lines_and_reports_each_bad_one)
 }
 END_TEST
 
+/* 3,000 lines: parsed a block at a time on two threads (src/work_split.c),
+ * checked and kept in file order.  The bad lines sit in both threads'
+ * halves of different blocks, a key comes back a block later, a course
+ * nests one run twice; comments shift the line numbers. */
+#define MANY_LINES 3000
+
+static char *many_lines_text(void)
+{
+    size_t cap = MANY_LINES * 200, len = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    for (int line = 1; line <= MANY_LINES; line++) {
+        char row[400];
+        if (line % 500 == 0)
+            snprintf(row, sizeof row, "# comment on line %d", line);
+        else if (line == 100)
+            snprintf(row, sizeof row, "not json on line 100");
+        else if (line == 900)
+            snprintf(row, sizeof row, "{\"kind\":\"organization\",\"key\":\"Bad900\",\"name\":9}");
+        else if (line == 1501)
+            snprintf(row, sizeof row,
+                     "{\"kind\":\"organization\",\"key\":\"Org0003\",\"name\":\"x\"}");
+        else if (line == 2001)
+            snprintf(row, sizeof row,
+                     "{\"kind\":\"course\",\"key\":\"Org0001+C\",\"title\":\"T\","
+                     "\"owners\":[\"Org0001\"],\"course_runs\":["
+                     "{\"key\":\"course-v1:Org0001+C+r1\",\"start\":\"2026-01-01T00:00:00Z\"},"
+                     "{\"key\":\"course-v1:Org0001+C+r2\",\"start\":\"2026-01-01T00:00:00Z\"},"
+                     "{\"key\":\"course-v1:Org0001+C+r1\",\"start\":\"2026-01-01T00:00:00Z\"}]}");
+        else if (line == 2999)
+            snprintf(row, sizeof row, "{\"kind\":\"planet\",\"key\":\"Mars\"}");
+        else
+            snprintf(row, sizeof row,
+                     "{\"kind\":\"organization\",\"key\":\"Org%04d\",\"name\":\"O\"}", line);
+        size_t n = strlen(row);
+        ck_assert_uint_lt(len + n + 2, cap);
+        memcpy(text + len, row, n);
+        text[len + n] = '\n';
+        len += n + 1;
+    }
+    text[len] = '\0';
+    return text;
+}
+
+START_TEST(many_lines_checked_in_file_order)
+{
+    char *text = many_lines_text();
+    struct store *store = fresh_store();
+    struct error err = {0};
+    struct import_summary summary;
+    /* All or nothing: the first bad line, though both threads parsed on. */
+    ck_assert_int_eq(import_text(store, text, false, NULL, &summary, &err), -1);
+    ck_assert_msg(strstr(err.message, "f.jsonl:100: not valid JSON") == err.message, "%s",
+                  err.message);
+    ck_assert_uint_eq(summary.lines, 100);
+    ck_assert_uint_eq(count_of(store, ENTITY_ORGANIZATION), 0);
+
+    char *report = NULL;
+    ck_assert_int_eq(import_text(store, text, true, &report, &summary, &err), 0);
+    const char *expected[] = {
+        "f.jsonl:100: not valid JSON",
+        "f.jsonl:900: name: ",
+        "f.jsonl:1501: key: organization \"Org0003\" is defined twice: on line 3 and on line 1501",
+        "f.jsonl:2001: course_runs[2].key: course run \"course-v1:Org0001+C+r1\" is nested twice "
+        "in this course "
+        "(course_runs[0])",
+        "f.jsonl:2999: kind: unknown kind \"planet\"",
+    };
+    const char *at = report;
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        const char *found = strstr(at, expected[i]);
+        ck_assert_msg(found != NULL, "'%s' not in order in:\n%s", expected[i], report);
+        at = found + 1;
+    }
+    ck_assert_uint_eq(summary.invalid, 5);
+    ck_assert_uint_eq(summary.lines, MANY_LINES);
+    /* 3,000 lines less 6 comments, 4 bad organization lines and the course */
+    ck_assert_uint_eq(count_of(store, ENTITY_ORGANIZATION), MANY_LINES - 6 - 4 - 1);
+    ck_assert_uint_eq(count_of(store, ENTITY_COURSE), 0);
+    ck_assert(exists(store, ENTITY_ORGANIZATION, "Org2998"));
+    ck_assert(exists(store, ENTITY_ORGANIZATION, "Org3000") == false); /* line 3000: a comment */
+    free(report);
+    free(text);
+    close_store(store);
+}
+END_TEST
+
 START_TEST(same_key_twice_names_both_lines)
 {
     struct store *store = fresh_store();
@@ -563,6 +650,7 @@ static Suite *catalog_io_suite(void)
                         (int)(sizeof bad_lines / sizeof bad_lines[0]));
     tcase_add_test(tc, skip_invalid_writes_good_lines_and_reports_each_bad_one);
     tcase_add_test(tc, same_key_twice_names_both_lines);
+    tcase_add_test(tc, many_lines_checked_in_file_order);
     tcase_add_test(tc, nested_run_duplicating_a_run_line_is_an_error);
     tcase_add_test(tc, store_failure_mid_import_rolls_back);
     tcase_add_test(tc, two_megabyte_line_imports);

@@ -67,7 +67,7 @@ cflags="$cflags $(pkg-config --cflags jansson sqlite3 uuid)"
 # half-edited server file cannot stop the fuzzers from building.
 core="src/error.c src/clock.c src/ini.c src/config.c src/config_settings.c
   src/json_fields.c src/json_compact.c src/entity.c src/derived.c src/search_query.c
-  src/query_params.c src/catalog_io.c backends/registry.c backends/open.c
+  src/query_params.c src/catalog_io.c src/work_split.c backends/registry.c backends/open.c
   backends/store/sql_store.c backends/store/sqlite.c backends/search/fts5.c
   backends/search/fts5_meta.c backends/search/fts5_rank.c backends/search/fts5_write.c
   backends/search/fts5_hit.c backends/search/doc_fields.c backends/cache/lru.c backends/cache/memory.c"
