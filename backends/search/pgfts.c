@@ -36,7 +36,6 @@
  */
 #include <libpq-fe.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +44,7 @@
 #include "search.h"
 #include "doc_fields.h"
 #include "search_query.h"
+#include "strbuf.h"
 
 #define SOON_SECONDS (60 * 24 * 3600)
 #define POOL_MAX 8
@@ -137,67 +137,23 @@ struct lease {
     bool rebuild;
 };
 
-/* ---- growing strings ---- */
-
-struct buf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void buf_addn(struct buf *b, const char *text, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *grown = realloc(b->s, cap);
-        if (grown == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_add(struct buf *b, const char *text)
-{
-    buf_addn(b, text, strlen(text));
-}
-
-static void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_addf(struct buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        b->oom = true;
-    else
-        buf_addn(b, tmp, (size_t)n);
-}
+/* ---- growing strings (struct strbuf) ---- */
 
 /* A single-quoted lexeme with an optional ":<letter>" field mark; quotes
  * and backslashes are backslash-escaped (tsvector and tsquery syntax). */
-static void buf_lexeme(struct buf *b, char field, const char *word, size_t n)
+static void buf_lexeme(struct strbuf *b, char field, const char *word, size_t n)
 {
-    buf_add(b, "'");
+    strbuf_add(b, "'");
     if (field) {
         char mark[3] = {':', field, 0};
-        buf_add(b, mark);
+        strbuf_add(b, mark);
     }
     for (size_t i = 0; i < n; i++) {
         if (word[i] == '\'' || word[i] == '\\')
-            buf_add(b, "\\");
-        buf_addn(b, &word[i], 1);
+            strbuf_add(b, "\\");
+        strbuf_addn(b, &word[i], 1);
     }
-    buf_add(b, "'");
+    strbuf_add(b, "'");
 }
 
 /* ---- errors and connections ---- */
@@ -374,7 +330,7 @@ static int run_cmd(struct lease *l, const char *sql, struct error *err)
 
 /* Builds the tsvector literal, field by field. */
 struct vector {
-    struct buf b;
+    struct strbuf b;
     int pos; /* last position used */
 };
 
@@ -398,7 +354,7 @@ static void vector_text(struct vector *v, const char *text, char weight, char fi
                 v->pos++;
                 for (int twice = 0; twice < (field ? 2 : 1); twice++) {
                     buf_lexeme(&v->b, twice ? field : 0, w, n);
-                    buf_addf(&v->b, ":%d%c ", v->pos, weight);
+                    strbuf_addf(&v->b, ":%d%c ", v->pos, weight);
                 }
             }
             w += n + (w[n] == ' ');
@@ -491,7 +447,7 @@ static int rows_add(json_t *rows, const json_t *doc, size_t i, struct error *err
     vector_text(&v, key, 'D', 'k');
     vector_gap(&v);
     vector_list(&v, subjects, 'D', 's');
-    buf_add(&v.b, "");
+    strbuf_add(&v.b, "");
 
     char digest[17];
     snprintf(digest, sizeof digest, "%016llx", (unsigned long long)search_doc_digest(doc));
@@ -618,7 +574,7 @@ static char field_letter(const char *field)
 
 /* Writes node as tsquery text into b, or returns what it always is: ALL is
  * true, and true or false children fold away (tsquery cannot say them). */
-static enum truth tsq(struct buf *b, const struct search_node *node)
+static enum truth tsq(struct strbuf *b, const struct search_node *node)
 {
     switch (node->type) {
     case SEARCH_TERM:
@@ -627,30 +583,30 @@ static enum truth tsq(struct buf *b, const struct search_node *node)
         char field = field_letter(node->field);
         if (*text == '\0')
             return T_FALSE;
-        buf_add(b, "(");
+        strbuf_add(b, "(");
         for (const char *w = text; *w;) {
             size_t n = strcspn(w, " ");
             if (w != text)
-                buf_add(b, " <-> ");
+                strbuf_add(b, " <-> ");
             buf_lexeme(b, field, w, n);
             w += n;
             while (*w == ' ')
                 w++;
             if (*w == '\0' && node->prefix)
-                buf_add(b, ":*");
+                strbuf_add(b, ":*");
         }
-        buf_add(b, ")");
+        strbuf_add(b, ")");
         return T_EXPR;
     }
     case SEARCH_AND:
     case SEARCH_OR: {
         bool is_and = node->type == SEARCH_AND;
         size_t start = b->len, n = 0;
-        buf_add(b, "(");
+        strbuf_add(b, "(");
         for (size_t i = 0; i < node->n_children; i++) {
             size_t mark = b->len;
             if (n > 0)
-                buf_add(b, is_and ? " & " : " | ");
+                strbuf_add(b, is_and ? " & " : " | ");
             enum truth t = tsq(b, node->children[i]);
             if (t == T_EXPR) {
                 n++;
@@ -666,7 +622,7 @@ static enum truth tsq(struct buf *b, const struct search_node *node)
                 return t;
             }
         }
-        buf_add(b, ")");
+        strbuf_add(b, ")");
         if (n == 0) {
             b->len = start;
             if (b->s)
@@ -677,7 +633,7 @@ static enum truth tsq(struct buf *b, const struct search_node *node)
     }
     case SEARCH_NOT: {
         size_t start = b->len;
-        buf_add(b, "!");
+        strbuf_add(b, "!");
         enum truth t = node->n_children ? tsq(b, node->children[0]) : T_FALSE;
         if (t != T_EXPR) {
             b->len = start;
@@ -699,14 +655,14 @@ struct params {
     int n;
 };
 
-static void param(struct buf *sql, struct params *p, const char *value)
+static void param(struct strbuf *sql, struct params *p, const char *value)
 {
     if (p->n >= MAX_PARAMS) {
         sql->oom = true;
         return;
     }
     p->v[p->n++] = value;
-    buf_addf(sql, "$%d", p->n);
+    strbuf_addf(sql, "$%d", p->n);
 }
 
 static const char *const pick_fields[] = {"organizations", "subjects",    "seat_types",
@@ -715,8 +671,8 @@ static const char *const pick_fields[] = {"organizations", "subjects",    "seat_
 
 /* " WHERE ..." for rq into sql; tsquery (owned by the caller, freed after
  * the statement ran) holds the query text parameter. */
-static int where(struct buf *sql, struct params *p, const struct search_request *rq,
-                 struct buf *tsquery, struct error *err)
+static int where(struct strbuf *sql, struct params *p, const struct search_request *rq,
+                 struct strbuf *tsquery, struct error *err)
 {
     long long now = (long long)rq->now, soon = now + SOON_SECONDS;
     if (rq->availability != NULL && strcmp(rq->availability, "current") != 0 &&
@@ -724,40 +680,40 @@ static int where(struct buf *sql, struct params *p, const struct search_request 
         strcmp(rq->availability, "upcoming") != 0 && strcmp(rq->availability, "archived") != 0)
         return error_set_field(err, ERR_INVALID, "availability",
                                "availability must be current, starting_soon, upcoming or archived");
-    buf_add(sql, " WHERE true");
+    strbuf_add(sql, " WHERE true");
     enum truth t = rq->query ? tsq(tsquery, rq->query) : T_TRUE;
     if (t == T_FALSE) {
-        buf_add(sql, " AND false");
+        strbuf_add(sql, " AND false");
     } else if (t == T_EXPR) {
-        buf_add(sql, " AND d.tsv @@ ");
+        strbuf_add(sql, " AND d.tsv @@ ");
         param(sql, p, tsquery->s);
-        buf_add(sql, "::tsquery");
+        strbuf_add(sql, "::tsquery");
     }
     if (rq->content_mask != 0) {
-        buf_add(sql, " AND d.content IN (-1");
+        strbuf_add(sql, " AND d.content IN (-1");
         for (int c = 0; c < SEARCH_CONTENT_COUNT; c++)
             if (rq->content_mask & (1u << c))
-                buf_addf(sql, ", %d", c);
-        buf_add(sql, ")");
+                strbuf_addf(sql, ", %d", c);
+        strbuf_add(sql, ")");
     }
     if (rq->public_only)
-        buf_add(sql, " AND d.public");
+        strbuf_add(sql, " AND d.public");
     if (rq->start_gte)
-        buf_addf(sql, " AND d.start >= %lld", (long long)rq->start_gte);
+        strbuf_addf(sql, " AND d.start >= %lld", (long long)rq->start_gte);
     if (rq->start_lte)
-        buf_addf(sql, " AND d.start <= %lld", (long long)rq->start_lte);
+        strbuf_addf(sql, " AND d.start <= %lld", (long long)rq->start_lte);
     if (rq->availability != NULL) {
         const char *a = rq->availability;
         if (strcmp(a, "archived") == 0) {
-            buf_addf(sql, " AND d.end_ < %lld", now);
+            strbuf_addf(sql, " AND d.end_ < %lld", now);
         } else {
-            buf_addf(sql, " AND (d.end_ IS NULL OR d.end_ >= %lld)", now);
+            strbuf_addf(sql, " AND (d.end_ IS NULL OR d.end_ >= %lld)", now);
             if (strcmp(a, "current") == 0)
-                buf_addf(sql, " AND d.start <= %lld", now);
+                strbuf_addf(sql, " AND d.start <= %lld", now);
             else if (strcmp(a, "starting_soon") == 0)
-                buf_addf(sql, " AND d.start > %lld AND d.start <= %lld", now, soon);
+                strbuf_addf(sql, " AND d.start > %lld AND d.start <= %lld", now, soon);
             else
-                buf_addf(sql, " AND (d.start IS NULL OR d.start > %lld)", soon);
+                strbuf_addf(sql, " AND (d.start IS NULL OR d.start > %lld)", soon);
         }
     }
     for (size_t i = 0; i < rq->n_picks; i++) {
@@ -770,14 +726,14 @@ static int where(struct buf *sql, struct params *p, const struct search_request 
             return error_set_field(err, ERR_INVALID, "selected_facets",
                                    "unknown facet field '%.40s'", pk->field ? pk->field : "");
         if (f < 4) {
-            buf_add(sql, " AND ");
+            strbuf_add(sql, " AND ");
             param(sql, p, pk->value);
-            buf_addf(sql, " = ANY(d.%s)", f == 3 ? "orgs" : pick_fields[f]);
+            strbuf_addf(sql, " = ANY(d.%s)", f == 3 ? "orgs" : pick_fields[f]);
         } else if (f < 7) {
-            buf_addf(sql, " AND d.%s = ", pick_fields[f]);
+            strbuf_addf(sql, " AND d.%s = ", pick_fields[f]);
             param(sql, p, pk->value);
         } else {
-            buf_addf(sql, " AND d.content = %d", search_content_of(pk->value));
+            strbuf_addf(sql, " AND d.content = %d", search_content_of(pk->value));
         }
     }
     if (sql->oom || tsquery->oom)
@@ -790,20 +746,20 @@ static int query_counts(struct lease *l, const struct search_request *rq, const 
                         const struct params *p, size_t *total, json_t *queries, struct error *err)
 {
     long long now = (long long)rq->now, soon = now + SOON_SECONDS;
-    struct buf sql = {0};
-    buf_addf(&sql,
-             "SELECT count(*), count(*) FILTER (WHERE d.end_ < %lld),"
-             " count(*) FILTER (WHERE (d.end_ IS NULL OR d.end_ >= %lld) AND d.start <= %lld),",
-             now, now, now);
-    buf_addf(&sql,
-             " count(*) FILTER (WHERE (d.end_ IS NULL OR d.end_ >= %lld) AND d.start > %lld"
-             " AND d.start <= %lld),",
-             now, now, soon);
-    buf_addf(&sql,
-             " count(*) FILTER (WHERE (d.end_ IS NULL OR d.end_ >= %lld) AND (d.start IS NULL OR"
-             " d.start > %lld)) FROM search_docs d",
-             now, soon);
-    buf_add(&sql, where_sql);
+    struct strbuf sql = {0};
+    strbuf_addf(&sql,
+                "SELECT count(*), count(*) FILTER (WHERE d.end_ < %lld),"
+                " count(*) FILTER (WHERE (d.end_ IS NULL OR d.end_ >= %lld) AND d.start <= %lld),",
+                now, now, now);
+    strbuf_addf(&sql,
+                " count(*) FILTER (WHERE (d.end_ IS NULL OR d.end_ >= %lld) AND d.start > %lld"
+                " AND d.start <= %lld),",
+                now, now, soon);
+    strbuf_addf(&sql,
+                " count(*) FILTER (WHERE (d.end_ IS NULL OR d.end_ >= %lld) AND (d.start IS NULL OR"
+                " d.start > %lld)) FROM search_docs d",
+                now, soon);
+    strbuf_add(&sql, where_sql);
     if (sql.oom)
         return error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
     PGresult *res = run(l, sql.s, p->n, p->v, err, "count");
@@ -826,37 +782,37 @@ static int query_hits(struct lease *l, const struct search_request *rq, const ch
                       const struct params *p, bool ranked, json_t *hits, struct error *err)
 {
     long long now = (long long)rq->now;
-    struct buf sql = {0};
+    struct strbuf sql = {0};
     /* keys_only: the hit JSON is neither read nor sent. */
-    buf_add(&sql,
-            rq->keys_only ? "SELECT d.content, d.key, NULL, " : "SELECT d.content, d.key, d.hit, ");
+    strbuf_add(&sql, rq->keys_only ? "SELECT d.content, d.key, NULL, "
+                                   : "SELECT d.content, d.key, d.hit, ");
     if (ranked)
-        buf_add(&sql, "ts_rank(" RANK_WEIGHTS ", d.tsv, $1::tsquery)");
+        strbuf_add(&sql, "ts_rank(" RANK_WEIGHTS ", d.tsv, $1::tsquery)");
     else
-        buf_add(&sql, "0.0");
+        strbuf_add(&sql, "0.0");
     /* Boosts worth keeping from course-discovery, as fts5 applies them:
      * enrollable now, self-paced, starting in the future. */
-    buf_addf(&sql,
-             " * (1.0 + 0.05 * ((d.enr_start IS NULL OR d.enr_start <= %lld) AND"
-             " (d.enr_end IS NULL OR d.enr_end >= %lld))::int + 0.05 * d.self_paced::int"
-             " + 0.05 * coalesce(d.start > %lld, false)::int) AS score FROM search_docs d",
-             now, now, now);
-    buf_add(&sql, where_sql);
+    strbuf_addf(&sql,
+                " * (1.0 + 0.05 * ((d.enr_start IS NULL OR d.enr_start <= %lld) AND"
+                " (d.enr_end IS NULL OR d.enr_end >= %lld))::int + 0.05 * d.self_paced::int"
+                " + 0.05 * coalesce(d.start > %lld, false)::int) AS score FROM search_docs d",
+                now, now, now);
+    strbuf_add(&sql, where_sql);
     switch (rq->sort) {
     case SEARCH_SORT_START:
-        buf_add(&sql, " ORDER BY d.start IS NULL, d.start, d.content, d.key");
+        strbuf_add(&sql, " ORDER BY d.start IS NULL, d.start, d.content, d.key");
         break;
     case SEARCH_SORT_START_DESC:
-        buf_add(&sql, " ORDER BY d.start IS NULL, d.start DESC, d.content, d.key");
+        strbuf_add(&sql, " ORDER BY d.start IS NULL, d.start DESC, d.content, d.key");
         break;
     case SEARCH_SORT_TITLE:
-        buf_add(&sql, " ORDER BY d.title COLLATE \"C\", d.content, d.key");
+        strbuf_add(&sql, " ORDER BY d.title COLLATE \"C\", d.content, d.key");
         break;
     default:
-        buf_add(&sql, " ORDER BY score DESC, d.title COLLATE \"C\", d.content, d.key");
+        strbuf_add(&sql, " ORDER BY score DESC, d.title COLLATE \"C\", d.content, d.key");
     }
-    buf_addf(&sql, " LIMIT %llu OFFSET %llu", (unsigned long long)rq->limit,
-             (unsigned long long)rq->offset);
+    strbuf_addf(&sql, " LIMIT %llu OFFSET %llu", (unsigned long long)rq->limit,
+                (unsigned long long)rq->offset);
     if (sql.oom)
         return error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
     PGresult *res = run(l, sql.s, p->n, p->v, err, "query");
@@ -894,20 +850,21 @@ static int query_facets(struct lease *l, const char *where_sql, const struct par
     for (size_t f = 0; f < sizeof facet_fields / sizeof facet_fields[0]; f++)
         json_object_set_new(fields, facet_fields[f], json_object());
     /* The hit set once, then one GROUP BY per field over it. */
-    struct buf sql = {0};
-    buf_add(&sql, "WITH h AS MATERIALIZED (SELECT d.content, d.organizations, d.subjects,"
-                  " d.seat_types, d.level_type, d.language, d.pacing_type FROM search_docs d");
-    buf_add(&sql, where_sql);
-    buf_add(&sql, ") SELECT 0, v, count(*) FROM h, unnest(h.organizations) v GROUP BY v"
-                  " UNION ALL SELECT 1, v, count(*) FROM h, unnest(h.subjects) v GROUP BY v"
-                  " UNION ALL SELECT 2, level_type, count(*) FROM h WHERE level_type IS NOT NULL"
-                  " GROUP BY level_type"
-                  " UNION ALL SELECT 3, language, count(*) FROM h WHERE language IS NOT NULL"
-                  " GROUP BY language"
-                  " UNION ALL SELECT 4, pacing_type, count(*) FROM h WHERE pacing_type IS NOT NULL"
-                  " GROUP BY pacing_type"
-                  " UNION ALL SELECT 5, v, count(*) FROM h, unnest(h.seat_types) v GROUP BY v"
-                  " UNION ALL SELECT 6, content::text, count(*) FROM h GROUP BY content");
+    struct strbuf sql = {0};
+    strbuf_add(&sql, "WITH h AS MATERIALIZED (SELECT d.content, d.organizations, d.subjects,"
+                     " d.seat_types, d.level_type, d.language, d.pacing_type FROM search_docs d");
+    strbuf_add(&sql, where_sql);
+    strbuf_add(&sql,
+               ") SELECT 0, v, count(*) FROM h, unnest(h.organizations) v GROUP BY v"
+               " UNION ALL SELECT 1, v, count(*) FROM h, unnest(h.subjects) v GROUP BY v"
+               " UNION ALL SELECT 2, level_type, count(*) FROM h WHERE level_type IS NOT NULL"
+               " GROUP BY level_type"
+               " UNION ALL SELECT 3, language, count(*) FROM h WHERE language IS NOT NULL"
+               " GROUP BY language"
+               " UNION ALL SELECT 4, pacing_type, count(*) FROM h WHERE pacing_type IS NOT NULL"
+               " GROUP BY pacing_type"
+               " UNION ALL SELECT 5, v, count(*) FROM h, unnest(h.seat_types) v GROUP BY v"
+               " UNION ALL SELECT 6, content::text, count(*) FROM h GROUP BY content");
     if (sql.oom)
         return error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
     PGresult *res = run(l, sql.s, p->n, p->v, err, "facets");
@@ -936,10 +893,10 @@ static int pgfts_query(struct search *search, const struct search_request *rq,
                        struct search_result *result, struct error *err)
 {
     struct pgfts *px = (struct pgfts *)search;
-    struct buf where_sql = {0}, tsquery = {0};
+    struct strbuf where_sql = {0}, tsquery = {0};
     struct params p = {0};
     memset(result, 0, sizeof *result);
-    buf_add(&tsquery, "");
+    strbuf_add(&tsquery, "");
     if (where(&where_sql, &p, rq, &tsquery, err) != 0) {
         free(where_sql.s);
         free(tsquery.s);
@@ -1001,18 +958,18 @@ static int pgfts_suggest(struct search *search, const char *prefix, size_t limit
     if (n == 0 || limit == 0)
         return 0;
     /* Every word the start of one in a title, key or organization. */
-    struct buf q = {0};
+    struct strbuf q = {0};
     int k = 0;
     for (char *w = words; *w; k++) {
         size_t wl = strcspn(w, " ");
-        buf_add(&q, k ? " & (" : "(");
+        strbuf_add(&q, k ? " & (" : "(");
         static const char marks[] = "tko";
         for (int m = 0; m < 3; m++) {
-            buf_add(&q, m ? " | " : "");
+            strbuf_add(&q, m ? " | " : "");
             buf_lexeme(&q, marks[m], w, wl);
-            buf_add(&q, ":*");
+            strbuf_add(&q, ":*");
         }
-        buf_add(&q, ")");
+        strbuf_add(&q, ")");
         w += wl + (w[wl] == ' ');
     }
     char limit_s[24];
@@ -1280,12 +1237,12 @@ static int create_tables(struct pgfts *px, struct error *err)
     struct lease l;
     if (acquire(px, &l, err) != 0)
         return -1;
-    struct buf sql = {0};
-    buf_add(&sql, "BEGIN; SELECT pg_advisory_xact_lock(1935762280);"); /* "search" */
+    struct strbuf sql = {0};
+    strbuf_add(&sql, "BEGIN; SELECT pg_advisory_xact_lock(1935762280);"); /* "search" */
     if (px->schema)
-        buf_addf(&sql, "CREATE SCHEMA IF NOT EXISTS \"%s\";", px->schema);
-    buf_add(&sql, schema_sql);
-    buf_add(&sql, "COMMIT;");
+        strbuf_addf(&sql, "CREATE SCHEMA IF NOT EXISTS \"%s\";", px->schema);
+    strbuf_add(&sql, schema_sql);
+    strbuf_add(&sql, "COMMIT;");
     int rc = 0;
     if (sql.oom) {
         rc = error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");
@@ -1339,14 +1296,14 @@ static int pgfts_open(const struct config *config, struct search **out, struct e
         long long secs = (long long)config_int(config, "store.connect_timeout");
         long long ms = (long long)config_int(config, "store.statement_timeout");
         snprintf(px->timeout_s, sizeof px->timeout_s, "%lld", secs < 2 ? 2 : secs);
-        struct buf opts = {0};
+        struct strbuf opts = {0};
         /* Quiet: IF NOT EXISTS notices would reach stderr at every open. */
-        buf_addf(&opts,
-                 "-c statement_timeout=%lld -c lock_timeout=%lld"
-                 " -c client_min_messages=warning",
-                 ms, ms);
+        strbuf_addf(&opts,
+                    "-c statement_timeout=%lld -c lock_timeout=%lld"
+                    " -c client_min_messages=warning",
+                    ms, ms);
         if (px->schema)
-            buf_addf(&opts, " -c search_path=%s", px->schema);
+            strbuf_addf(&opts, " -c search_path=%s", px->schema);
         px->options = opts.s;
         if (opts.oom || px->options == NULL)
             rc = error_set(err, ERR_INTERNAL, "search index (pgfts): out of memory");

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "json_compact.h"
 #include "store/schema.h"
+#include "strbuf.h"
 
 /* The longest natural key kept, with its NUL: struct store_change's key. */
 #define STORE_KEY_MAX ((int)sizeof(((struct store_change *)0)->key))
@@ -476,50 +477,14 @@ int sql_store_rollback(struct store *store)
 
 /* ------------------------------------------------------------- builder */
 
-/* SQL text under construction; only fixed fragments and '?' go in. */
-struct sb {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_add(struct sb *b, const char *t)
-{
-    size_t n = strlen(t);
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (s == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, t, n + 1);
-    b->len += n;
-}
-
-static void sb_addf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_addf(struct sb *b, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    sb_add(b, buf);
-}
+/* SQL text under construction (struct strbuf): only fixed fragments and
+ * '?' go in. */
 
 /* "?, ?, ?" for n parameters. */
-static void sb_marks(struct sb *b, size_t n)
+static void sb_marks(struct strbuf *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sb_add(b, i ? ", ?" : "?");
+        strbuf_add(b, i ? ", ?" : "?");
 }
 
 /* Parameters collected while building a WHERE clause. */
@@ -584,11 +549,11 @@ static int hydrate(struct sql_conn *c, enum entity_kind kind, struct rows *r, st
         const struct rel *rel = &k->rels[ri];
         for (size_t from = 0; from < n; from += HYDRATE_BATCH) {
             size_t m = n - from < HYDRATE_BATCH ? n - from : HYDRATE_BATCH;
-            struct sb b = {0};
-            sb_addf(&b, "SELECT %s, %s FROM %s WHERE %s IN (", rel->owner_col, rel->value_col,
-                    rel->table, rel->owner_col);
+            struct strbuf b = {0};
+            strbuf_addf(&b, "SELECT %s, %s FROM %s WHERE %s IN (", rel->owner_col, rel->value_col,
+                        rel->table, rel->owner_col);
             sb_marks(&b, m);
-            sb_addf(&b, ") ORDER BY %s, pos", rel->owner_col);
+            strbuf_addf(&b, ") ORDER BY %s, pos", rel->owner_col);
             if (b.oom) {
                 free(b.s);
                 return error_set(err, ERR_INTERNAL, "out of memory");
@@ -709,7 +674,7 @@ static void bind_push(struct binds *bs, const char *text, int64_t num, bool is_n
  * length are appended as their own parameters after the fixed ones; to
  * keep parameter order equal to text order, the IN lists come first. */
 struct where {
-    struct sb b;
+    struct strbuf b;
     struct binds bs;
     const char *const *in_vals[3];
     size_t in_n[3];
@@ -718,20 +683,20 @@ struct where {
 
 static void where_and(struct where *w, const char *clause)
 {
-    sb_add(&w->b, w->b.len ? " AND " : " WHERE ");
-    sb_add(&w->b, clause);
+    strbuf_add(&w->b, w->b.len ? " AND " : " WHERE ");
+    strbuf_add(&w->b, clause);
 }
 
 static void where_in(struct where *w, const char *col, const char *const *vals, size_t n)
 {
-    sb_add(&w->b, w->b.len ? " AND " : " WHERE ");
+    strbuf_add(&w->b, w->b.len ? " AND " : " WHERE ");
     if (n == 0) {
-        sb_add(&w->b, "1 = 0"); /* any of nothing matches nothing */
+        strbuf_add(&w->b, "1 = 0"); /* any of nothing matches nothing */
         return;
     }
-    sb_addf(&w->b, "%s IN (", col);
+    strbuf_addf(&w->b, "%s IN (", col);
     sb_marks(&w->b, n);
-    sb_add(&w->b, ")");
+    strbuf_add(&w->b, ")");
     w->in_vals[w->n_in] = vals;
     w->in_n[w->n_in] = n;
     w->n_in++;
@@ -856,10 +821,11 @@ static void bind_where(struct q *q, const struct where *w, struct error *err)
 
 /* The ORDER BY clause for ordering (NULL: natural key).  Nulls sort last
  * ascending and first descending in every dialect; ties break by key. */
-static int build_order(enum entity_kind kind, const char *ordering, struct sb *b, struct error *err)
+static int build_order(enum entity_kind kind, const char *ordering, struct strbuf *b,
+                       struct error *err)
 {
     if (ordering == NULL || *ordering == '\0') {
-        sb_add(b, " ORDER BY t.key");
+        strbuf_add(b, " ORDER BY t.key");
         return 0;
     }
     bool desc = ordering[0] == '-';
@@ -880,9 +846,9 @@ static int build_order(enum entity_kind kind, const char *ordering, struct sb *b
         return error_set_field(err, ERR_INVALID, "ordering", "cannot order %ss by '%s'", k->noun,
                                name);
     const char *dir = desc ? "DESC" : "ASC";
-    sb_addf(b, " ORDER BY (%s IS NULL) %s, %s %s", col, dir, col, dir);
+    strbuf_addf(b, " ORDER BY (%s IS NULL) %s, %s %s", col, dir, col, dir);
     if (strcmp(col, "t.key") != 0)
-        sb_add(b, ", t.key");
+        strbuf_add(b, ", t.key");
     return 0;
 }
 
@@ -900,7 +866,7 @@ int sql_store_list(struct store *store, const struct store_query *qy, struct sto
     memset(&w, 0, sizeof w);
     char now[32];
     build_where(qy, &w, now);
-    struct sb order = {0};
+    struct strbuf order = {0};
     if (build_order(qy->kind, qy->ordering, &order, err) != 0) {
         free(w.b.s);
         free(order.s);
@@ -909,10 +875,10 @@ int sql_store_list(struct store *store, const struct store_query *qy, struct sto
     const char *table = kinds[qy->kind].table;
     const char *where = w.b.s ? w.b.s : "";
     int rc = 0;
-    struct sb b = {0};
+    struct strbuf b = {0};
     if (qy->count_total) {
-        sb_addf(&b, "SELECT COUNT(*) FROM %s t", table);
-        sb_add(&b, where);
+        strbuf_addf(&b, "SELECT COUNT(*) FROM %s t", table);
+        strbuf_add(&b, where);
         struct q q;
         rc = b.oom ? error_set(err, ERR_INTERNAL, "out of memory") : q_prepare(c, b.s, &q, err);
         if (rc == 0) {
@@ -928,10 +894,10 @@ int sql_store_list(struct store *store, const struct store_query *qy, struct sto
     struct rows r;
     rows_init(&r);
     if (rc == 0) {
-        sb_addf(&b, "SELECT t.id, t.key, t.doc FROM %s t", table);
-        sb_add(&b, where);
-        sb_add(&b, order.s);
-        sb_add(&b, " LIMIT ? OFFSET ?");
+        strbuf_addf(&b, "SELECT t.id, t.key, t.doc FROM %s t", table);
+        strbuf_add(&b, where);
+        strbuf_add(&b, order.s);
+        strbuf_add(&b, " LIMIT ? OFFSET ?");
         struct q q;
         rc = b.oom ? error_set(err, ERR_INTERNAL, "out of memory") : q_prepare(c, b.s, &q, err);
         if (rc == 0) {
@@ -1136,22 +1102,22 @@ static int write_row(struct sql_conn *c, enum entity_kind kind, const json_t *do
                      bool update, struct error *err)
 {
     const struct kind_info *k = &kinds[kind];
-    struct sb b = {0};
+    struct strbuf b = {0};
     size_t ncols = 0;
     while (ncols < 12 && k->cols[ncols].name != NULL)
         ncols++;
     if (update) {
-        sb_addf(&b, "UPDATE %s SET uuid = ?, doc = ?", k->table);
+        strbuf_addf(&b, "UPDATE %s SET uuid = ?, doc = ?", k->table);
         for (size_t i = 0; i < ncols; i++)
-            sb_addf(&b, ", %s = ?", k->cols[i].name);
-        sb_add(&b, " WHERE key = ?");
+            strbuf_addf(&b, ", %s = ?", k->cols[i].name);
+        strbuf_add(&b, " WHERE key = ?");
     } else {
-        sb_addf(&b, "INSERT INTO %s (uuid, doc", k->table);
+        strbuf_addf(&b, "INSERT INTO %s (uuid, doc", k->table);
         for (size_t i = 0; i < ncols; i++)
-            sb_addf(&b, ", %s", k->cols[i].name);
-        sb_add(&b, ", key) VALUES (");
+            strbuf_addf(&b, ", %s", k->cols[i].name);
+        strbuf_add(&b, ", key) VALUES (");
         sb_marks(&b, ncols + 3);
-        sb_add(&b, ")");
+        strbuf_add(&b, ")");
     }
     char *text = doc_text(kind, doc);
     struct q q;
@@ -1584,14 +1550,14 @@ int sql_store_schema_version(void)
 /* script with {ID} and {BOOL} replaced; caller frees. */
 static char *dialect_script(const struct sql_ops *ops, const char *script)
 {
-    struct sb b = {0};
+    struct strbuf b = {0};
     const char *p = script;
     while (*p) {
         if (strncmp(p, "{ID}", 4) == 0) {
-            sb_add(&b, ops->ddl_id);
+            strbuf_add(&b, ops->ddl_id);
             p += 4;
         } else if (strncmp(p, "{BOOL}", 6) == 0) {
-            sb_add(&b, ops->ddl_bool);
+            strbuf_add(&b, ops->ddl_bool);
             p += 6;
         } else {
             const char *brace = strchr(p, '{');
@@ -1603,7 +1569,7 @@ static char *dialect_script(const struct sql_ops *ops, const char *script)
                 size_t m = n < sizeof chunk - 1 ? n : sizeof chunk - 1;
                 memcpy(chunk, p, m);
                 chunk[m] = '\0';
-                sb_add(&b, chunk);
+                strbuf_add(&b, chunk);
                 p += m;
                 n -= m;
             }

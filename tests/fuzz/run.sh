@@ -66,7 +66,7 @@ cflags="$cflags $(pkg-config --cflags jansson sqlite3 uuid)"
 # HTTP server, API and app modules are not needed and not compiled, so a
 # half-edited server file cannot stop the fuzzers from building.
 core="src/error.c src/clock.c src/ini.c src/config.c src/config_settings.c
-  src/json_fields.c src/json_compact.c src/entity.c src/derived.c src/search_query.c
+  src/json_fields.c src/json_compact.c src/strbuf.c src/entity.c src/derived.c src/search_query.c
   src/query_params.c src/catalog_io.c src/work_split.c backends/registry.c backends/open.c
   backends/store/sql_store.c backends/store/sqlite.c backends/search/fts5.c
   backends/search/fts5_meta.c backends/search/fts5_rank.c backends/search/fts5_write.c
