@@ -36,11 +36,15 @@ struct cache {
 
 /* What get and get_shared return besides -1 (error). */
 enum {
-    CACHE_MISS = 0,  /* absent, of another generation, past its grace, or
-                      * past its TTL with this caller elected to refresh it */
-    CACHE_HIT = 1,   /* within its TTL */
-    CACHE_STALE = 2, /* past its TTL, within its grace, and another caller
-                      * holds the refresh lease: serve it, store nothing */
+    CACHE_MISS = 0,    /* absent, of another generation, past its grace, or
+                        * past its TTL with this caller elected to refresh it */
+    CACHE_HIT = 1,     /* within its TTL */
+    CACHE_STALE = 2,   /* past its TTL, within its grace, and another caller
+                        * holds the refresh lease: serve it, store nothing */
+    CACHE_REFRESH = 3, /* get_shared_lending only: past its TTL, within its
+                        * grace, and this caller now holds the refresh
+                        * lease: serve the old value and recompute it (off
+                        * the request: cache_refresher.h), then set */
 };
 
 /* How long one refresher is waited for before the next lookup of a stale
@@ -110,6 +114,12 @@ struct cache_driver {
      * is NULL on a miss or an error. */
     int (*get_shared)(struct cache *cache, const char *key, uint64_t generation,
                       struct cache_value **value, struct error *err);
+    /* Optional (NULL: get_shared's CACHE_MISS for the refresher): like
+     * get_shared, but the caller elected to refresh a stale entry gets
+     * CACHE_REFRESH with the old value, so that no request waits for the
+     * recomputation.  A caller that cannot recompute later must not ask. */
+    int (*get_shared_lending)(struct cache *cache, const char *key, uint64_t generation,
+                              struct cache_value **value, struct error *err);
     /* Stores a copy of value, fresh for ttl_seconds (0: cache.ttl) and then
      * stale for cache.stale_ttl more; the refresh lease on key, if any, ends.
      * A value larger than the driver takes is silently not stored

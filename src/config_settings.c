@@ -121,8 +121,10 @@ const struct setting config_settings[] = {
      "(availability, is_enrollable) can be."},
     {"cache", "stale_ttl", SETTING_SECONDS, "10s", 0, 3600, NULL, false,
      "Grace past cache.ttl: an expired entry of the current generation is still served "
-     "(X-Cache: stale) for this long while one request recomputes it, so that expiry does not "
-     "stall every request for the key; a write is never served stale.  0 turns it off."},
+     "(X-Cache: stale) for this long while it is recomputed (with the memory cache on a "
+     "thread of its own, so that no request waits; with Redis by one request), so that expiry "
+     "does not stall every request for the key; a write is never served stale.  0 turns it "
+     "off."},
     {"cache", "url", SETTING_URL, "redis://127.0.0.1:6379/0", 0, 0, "redis", true,
      "Redis URL (redis cache): redis://[:password@]host:port/db."},
     {"cache", "password_file", SETTING_PATH, "", 0, 0, NULL, false,

@@ -164,13 +164,13 @@ static void release_shared(void *cls)
     cache_value_release(cls);
 }
 
-int response_cache_lookup(struct cache *cache, const struct route *route,
-                          const struct http_request *req, struct response_cache_probe *probe,
-                          struct http_response *resp)
+static int lookup(struct cache *cache, const struct route *route, const struct http_request *req,
+                  struct response_cache_probe *probe, struct http_response *resp, bool lending)
 {
     probe->active = false;
     probe->hit = false;
     probe->stale = false;
+    probe->refresh = false;
     if (cache == NULL)
         return 0;
     enum response_cache_scope scope = response_cache_scope(route, req);
@@ -189,9 +189,13 @@ int response_cache_lookup(struct cache *cache, const struct route *route,
     char *value = NULL;
     size_t len = 0;
     struct cache_value *shared = NULL;
-    int rc = cache->driver->get_shared != NULL
-                 ? cache->driver->get_shared(cache, probe->key, probe->generation, &shared, &err)
-                 : cache->driver->get(cache, probe->key, probe->generation, &value, &len, &err);
+    int rc;
+    if (lending && cache->driver->get_shared_lending != NULL)
+        rc = cache->driver->get_shared_lending(cache, probe->key, probe->generation, &shared, &err);
+    else if (cache->driver->get_shared != NULL)
+        rc = cache->driver->get_shared(cache, probe->key, probe->generation, &shared, &err);
+    else
+        rc = cache->driver->get(cache, probe->key, probe->generation, &value, &len, &err);
     if (rc < 0) {
         note_failure(&err);
         return 0; /* serve uncached, store nothing */
@@ -215,8 +219,23 @@ int response_cache_lookup(struct cache *cache, const struct route *route,
     }
     resp->content_type = NULL;
     probe->hit = true;
-    probe->stale = rc == CACHE_STALE;
+    probe->stale = rc == CACHE_STALE || rc == CACHE_REFRESH;
+    probe->refresh = probe->active = rc == CACHE_REFRESH;
     return 1;
+}
+
+int response_cache_lookup(struct cache *cache, const struct route *route,
+                          const struct http_request *req, struct response_cache_probe *probe,
+                          struct http_response *resp)
+{
+    return lookup(cache, route, req, probe, resp, false);
+}
+
+int response_cache_lookup_lending(struct cache *cache, const struct route *route,
+                                  const struct http_request *req,
+                                  struct response_cache_probe *probe, struct http_response *resp)
+{
+    return lookup(cache, route, req, probe, resp, true);
 }
 
 void response_cache_store(struct cache *cache, const struct response_cache_probe *probe,

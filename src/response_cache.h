@@ -69,6 +69,10 @@ struct response_cache_probe {
     bool active; /* looked up and missed: store the response afterwards */
     bool hit;
     bool stale; /* the hit is past its TTL, in its grace (X-Cache: stale) */
+    /* response_cache_lookup_lending only: the stale hit is this request's
+     * to refresh (active is set too): recompute it off the request and
+     * response_cache_store the result under this probe. */
+    bool refresh;
     uint64_t generation;
     char key[RESPONSE_CACHE_KEY_MAX];
 };
@@ -86,6 +90,15 @@ struct response_cache_probe {
 int response_cache_lookup(struct cache *cache, const struct route *route,
                           const struct http_request *req, struct response_cache_probe *probe,
                           struct http_response *resp);
+
+/* response_cache_lookup for a caller that can recompute later: a stale
+ * entry this request is elected to refresh is served too (1, with
+ * probe->stale, probe->refresh and probe->active set), where
+ * response_cache_lookup would miss, when the driver can lend it
+ * (get_shared_lending: memory; otherwise as response_cache_lookup). */
+int response_cache_lookup_lending(struct cache *cache, const struct route *route,
+                                  const struct http_request *req,
+                                  struct response_cache_probe *probe, struct http_response *resp);
 
 /* Stores resp under the probe's key and generation when the probe is
  * active and resp is a 200 JSON response with no Location or Allow header.

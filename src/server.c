@@ -60,6 +60,7 @@
 #include "metrics.h"
 #include "query_params.h"
 #include "rate_limit.h"
+#include "cache_refresher.h"
 #include "response_cache.h"
 
 #define REQUEST_ID_MAX 128
@@ -79,6 +80,9 @@ struct server {
     struct auth_cache *tokens;
     atomic_int in_flight;
     atomic_bool draining;
+    /* Recomputes expired cache entries off the workers; NULL without a
+     * cache (or when it could not start: workers then refresh inline). */
+    struct cache_refresher *refresher;
     char id_prefix[17];
     atomic_uint_fast64_t id_counter;
 };
@@ -557,7 +561,19 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
         route_index = (size_t)(route - catalog_routes);
         if (response_cache_scope(route, &req) == RESPONSE_CACHE_SEARCH)
             api_search_refresh_if_due(srv->app);
-        if (response_cache_lookup(srv->app->cache, route, &req, &probe, &resp) != 1) {
+        int cached =
+            srv->refresher != NULL
+                ? response_cache_lookup_lending(srv->app->cache, route, &req, &probe, &resp)
+                : response_cache_lookup(srv->app->cache, route, &req, &probe, &resp);
+        /* The stale bytes go out now; the page is recomputed off this
+         * worker, or here as before if it cannot be queued. */
+        if (cached == 1 && probe.refresh &&
+            !cache_refresher_queue(srv->refresher, route, &params, &req, st->raw_query, &probe)) {
+            http_response_free_body(&resp);
+            probe.hit = probe.stale = probe.refresh = false;
+            cached = 0;
+        }
+        if (cached != 1) {
             route->handler(srv->app, &req, route, &params, &resp);
             response_cache_store(srv->app->cache, &probe, &resp);
         }
@@ -786,11 +802,16 @@ int server_run(struct app *app, struct error *err)
     if (install_signals(old, err) != 0)
         return -1;
     srv.tokens = auth_cache_new(TOKEN_CACHE_ENTRIES);
+    /* Before the workers start: they read srv.refresher unlocked. */
+    struct error rerr = {0};
+    if (app->cache != NULL && cache_refresher_start(app, &srv.refresher, &rerr) != 0)
+        log_msg(LOG_WARN, "%s; expired cache entries are refreshed by the request", rerr.message);
 
     struct http_listener *listener = NULL;
     struct error why = {0};
     if (http_listener_open(&addr, addr_len, shares_port(cfg), &listener, &why) != 0) {
         restore_signals(old);
+        cache_refresher_stop(srv.refresher);
         auth_cache_free(srv.tokens);
         return error_set(err, ERR_IO, "cannot listen on %s: %s", listen, why.message);
     }
@@ -810,6 +831,7 @@ int server_run(struct app *app, struct error *err)
         if (daemon != NULL)
             MHD_stop_daemon(daemon);
         restore_signals(old);
+        cache_refresher_stop(srv.refresher);
         auth_cache_free(srv.tokens);
         return error_set(err, ERR_IO, "cannot serve on %s: %s", listen,
                          daemon == NULL ? "libmicrohttpd could not start (see the log)"
@@ -831,6 +853,7 @@ int server_run(struct app *app, struct error *err)
         }
     }
     drain(&srv, daemon, listener, config_int(cfg, "server.drain_timeout"));
+    cache_refresher_stop(srv.refresher);
     restore_signals(old);
     auth_cache_free(srv.tokens);
     log_msg(LOG_INFO, "stopped");

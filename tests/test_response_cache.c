@@ -466,6 +466,43 @@ START_TEST(stale_hit_while_one_refreshes)
 }
 END_TEST
 
+/* response_cache_lookup_lending: the request elected to refresh is served
+ * the old body too (probe.refresh, probe.active: it recomputes later and
+ * stores under its probe), the others stale until then. */
+START_TEST(lending_serves_the_refresher_stale)
+{
+    struct list l;
+    list_open(&l, "1", NULL);
+    struct cache *c = l.c;
+    cache_clock_advance(1500);
+
+    struct response_cache_probe refresher, probe;
+    struct http_response resp = {0};
+    ck_assert_int_eq(response_cache_lookup_lending(c, &courses_list, &l.t.req, &refresher, &resp),
+                     1);
+    ck_assert(refresher.hit && refresher.stale && refresher.refresh && refresher.active);
+    ck_assert(memcmp(resp.body, "{\"v\":1}", 7) == 0);
+    http_response_free_body(&resp);
+    ck_assert_int_eq(response_cache_lookup_lending(c, &courses_list, &l.t.req, &probe, &resp), 1);
+    ck_assert(probe.hit && probe.stale && !probe.refresh && !probe.active);
+    http_response_free_body(&resp);
+
+    respond(&resp, 200, "{\"v\":2}");
+    response_cache_store(c, &refresher, &resp);
+    http_response_free_body(&resp);
+    ck_assert_int_eq(response_cache_lookup_lending(c, &courses_list, &l.t.req, &probe, &resp), 1);
+    ck_assert(probe.hit && !probe.stale && !probe.refresh);
+    ck_assert(memcmp(resp.body, "{\"v\":2}", 7) == 0);
+    http_response_free_body(&resp);
+
+    /* A fresh miss is a miss, lending or not. */
+    bump(c, "catalog");
+    ck_assert_int_eq(response_cache_lookup_lending(c, &courses_list, &l.t.req, &probe, &resp), 0);
+    ck_assert(probe.active && !probe.refresh);
+    list_close(&l);
+}
+END_TEST
+
 START_TEST(only_plain_200s_are_stored)
 {
     char *dir;
@@ -614,6 +651,7 @@ int main(void)
     tcase_add_test(mem, generation_seen_across_handles);
     tcase_add_test(mem, ttl_expires_entries);
     tcase_add_test(mem, stale_hit_while_one_refreshes);
+    tcase_add_test(mem, lending_serves_the_refresher_stale);
     tcase_add_test(mem, only_plain_200s_are_stored);
     tcase_add_test(mem, failing_cache_is_bypassed);
     suite_add_tcase(s, mem);

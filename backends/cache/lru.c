@@ -207,12 +207,15 @@ void lru_free(struct lru *l)
     free(l);
 }
 
-struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, uint64_t stamp_b,
-                            bool *stale, uint64_t *tag)
+/* lru_get and lru_get_lending: lend tells whether the caller elected to
+ * refresh a stale entry gets it too (*refresh set). */
+static struct cache_value *lookup(struct lru *l, const char *key, uint64_t stamp_a,
+                                  uint64_t stamp_b, bool lend, bool *stale, bool *refresh,
+                                  uint64_t *tag)
 {
     size_t klen = strlen(key);
     uint64_t hash = hash_key(key, klen);
-    bool is_stale = false;
+    bool is_stale = false, is_refresh = false;
     int64_t now = lru_now_ms();
     pthread_mutex_lock(&l->mu);
     struct lru_entry **pp = find_slot(l, key, klen, hash);
@@ -228,7 +231,10 @@ struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, ui
             e->lease_until_ms = now + CACHE_REFRESH_LEASE_MS < e->st.stale_until_ms
                                     ? now + CACHE_REFRESH_LEASE_MS
                                     : e->st.stale_until_ms;
-            e = NULL;
+            if (lend)
+                is_refresh = true;
+            else
+                e = NULL;
         } else {
             is_stale = true;
         }
@@ -240,7 +246,7 @@ struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, ui
             list_unlink(l, e);
             list_push_front(l, e);
         }
-        if (is_stale)
+        if (is_stale || is_refresh)
             l->stale++;
         else
             l->hits++;
@@ -251,7 +257,21 @@ struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, ui
     pthread_mutex_unlock(&l->mu);
     if (stale != NULL)
         *stale = is_stale;
+    if (refresh != NULL)
+        *refresh = is_refresh;
     return e != NULL ? &e->pub : NULL;
+}
+
+struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, uint64_t stamp_b,
+                            bool *stale, uint64_t *tag)
+{
+    return lookup(l, key, stamp_a, stamp_b, false, stale, NULL, tag);
+}
+
+struct cache_value *lru_get_lending(struct lru *l, const char *key, uint64_t stamp_a,
+                                    uint64_t stamp_b, bool *stale, bool *refresh)
+{
+    return lookup(l, key, stamp_a, stamp_b, true, stale, refresh, NULL);
 }
 
 int lru_put(struct lru *l, const char *key, const struct lru_stamp *st, const char *value,

@@ -60,6 +60,12 @@ struct lru_stamp {
 struct cache_value *lru_get(struct lru *l, const char *key, uint64_t stamp_a, uint64_t stamp_b,
                             bool *stale, uint64_t *tag);
 
+/* lru_get, except that the caller elected to refresh a stale entry gets it
+ * too, with *refresh set (it serves the old bytes while it recomputes);
+ * *stale is then false.  Counted as a stale hit. */
+struct cache_value *lru_get_lending(struct lru *l, const char *key, uint64_t stamp_a,
+                                    uint64_t stamp_b, bool *stale, bool *refresh);
+
 /* Stores a copy of key and value with stamp *st, replacing the entry for key
  * (and so any refresh lease on it) and evicting from the cold end to stay
  * within max_bytes.  A value whose charge exceeds max_bytes is not kept.

@@ -230,6 +230,17 @@ static int mem_get_shared(struct cache *c, const char *key, uint64_t generation,
     return stale ? CACHE_STALE : CACHE_HIT;
 }
 
+static int mem_get_shared_lending(struct cache *c, const char *key, uint64_t generation,
+                                  struct cache_value **value, struct error *err)
+{
+    (void)err;
+    bool stale, refresh;
+    *value = lru_get_lending(of(c)->lru, key, generation, 0, &stale, &refresh);
+    if (*value == NULL)
+        return CACHE_MISS;
+    return refresh ? CACHE_REFRESH : stale ? CACHE_STALE : CACHE_HIT;
+}
+
 static int mem_set(struct cache *c, const char *key, uint64_t generation, const char *value,
                    size_t len, unsigned ttl_seconds, struct error *err)
 {
@@ -287,6 +298,7 @@ const struct cache_driver cache_memory_driver = {
     .close = mem_close,
     .get = mem_get,
     .get_shared = mem_get_shared,
+    .get_shared_lending = mem_get_shared_lending,
     .set = mem_set,
     .generation = mem_generation,
     .bump = mem_bump,

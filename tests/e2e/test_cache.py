@@ -218,6 +218,30 @@ class Cached(CacheTestCase):
 class Expiry(CacheTestCase):
     server_options = {"clock_now": CLOCK, "settings": {"cache.ttl": "1"}}
 
+    def test_expired_entry_served_stale_and_refreshed_off_the_request(self):
+        body = self.warm("subjects/")
+        time.sleep(1.3)
+        # The request elected to refresh gets the old bytes at once, as
+        # every other does, while the page is recomputed on the refresher
+        # thread (src/cache_refresher.h); no request computes it.
+        status, xc, again = self.get("subjects/")
+        self.assertEqual((status, xc, again), (200, "stale", body))
+        seen = []
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            status, xc, again = self.get("subjects/")
+            seen.append(xc)
+            if xc == "hit":
+                break
+            time.sleep(0.05)
+        self.assertEqual((status, xc, again), (200, "hit", body), seen)
+        self.assertNotIn("miss", seen)
+
+
+class ExpiryWithoutGrace(CacheTestCase):
+    server_options = {"clock_now": CLOCK,
+                      "settings": {"cache.ttl": "1", "cache.stale_ttl": "0"}}
+
     def test_entries_expire_after_ttl(self):
         body = self.warm("subjects/")
         time.sleep(1.3)
