@@ -424,6 +424,15 @@ START_TEST(ttl_expires_entries)
 }
 END_TEST
 
+/* A list whose entry {"v":1} (cache.ttl 1 s) is now past its TTL, within
+ * its grace (cache.stale_ttl, 10 s by default). */
+static struct cache *expired_list_open(struct list *l)
+{
+    list_open(l, "1", NULL);
+    cache_clock_advance(1500);
+    return l->c;
+}
+
 /* Past cache.ttl, within cache.stale_ttl (default 10 s): the first request
  * is the refresher (a miss offered to the store), and until it stores the
  * others get the old body marked stale (probe.stale: X-Cache: stale); a
@@ -431,9 +440,7 @@ END_TEST
 START_TEST(stale_hit_while_one_refreshes)
 {
     struct list l;
-    list_open(&l, "1", NULL);
-    struct cache *c = l.c;
-    cache_clock_advance(1500);
+    struct cache *c = expired_list_open(&l);
 
     struct response_cache_probe refresher, probe;
     struct http_response resp = {0};
@@ -472,9 +479,7 @@ END_TEST
 START_TEST(lending_serves_the_refresher_stale)
 {
     struct list l;
-    list_open(&l, "1", NULL);
-    struct cache *c = l.c;
-    cache_clock_advance(1500);
+    struct cache *c = expired_list_open(&l);
 
     struct response_cache_probe refresher, probe;
     struct http_response resp = {0};
