@@ -635,7 +635,7 @@ static bool index_is_empty(sqlite3 *db)
  * such a build is written once, straight into the file; through the WAL
  * every page was written twice, into the WAL and again at the checkpoint,
  * and each page read looked through the WAL's hash tables (the 100k
- * import: 113 s -> 99 s, 10 s of it the commit's checkpoint).  Only when
+ * import: 114 s -> 97 s, 10 s of it the commit's checkpoint).  Only when
  * nothing else has the file open (set_journal_mode): a server reading the
  * index keeps the WAL and its readers; one that starts during such a build
  * waits for the lock (store.busy_timeout) like any writer would.  The WAL
